@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine (Python 3.11):
+#   make train   -> install into .venv, then two-phase training on the default dataset
+#   make test    -> install into .venv, then the whole test suite (notebooks + pytest)
+PY      ?= $(shell command -v python3.11 || command -v python3)
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+DATA    ?=
+WEIGHTS ?=
+ARGS    ?=
+
+.PHONY: install train test test-all clean-nbs
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+train: install
+	$(BIN)/twophase train $(DATA) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(ARGS)
+
+# nbdev-test runs every notebook (cells flagged `#| slow` are skipped; `make test-all` runs them);
+# pytest's exit code 5 ("no tests collected") is not a failure.
+test: install
+	$(BIN)/nbdev-test --n-workers 1 --timing
+	$(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]
+
+test-all: install
+	$(BIN)/nbdev-test --n-workers 1 --timing --flags slow
+	$(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]
+
+# after editing notebooks: export the modules and strip outputs/metadata before committing
+clean-nbs: install
+	$(BIN)/python tools/make_readme.py
+	$(BIN)/nbdev-export
+	$(BIN)/nbdev-clean

@@ -1,0 +1,19 @@
+"The README is rendered from nbs/index.ipynb, and its quick start runs as written."
+import re, shutil, subprocess, sys
+from conftest import ROOT
+
+def test_readme_in_sync_with_index():
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+def test_quick_start_runs_as_written():
+    code = re.findall(r'```python\n(.*?)```', (ROOT/'README.md').read_text(), re.S)[0]
+    assert 'two_phase_fit' in code
+    run = ROOT/'runs'/'quickstart'
+    shutil.rmtree(run, ignore_errors=True)
+    try:
+        r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert 'valid_accuracy' in r.stdout
+        for f in ('logs/training_metrics.csv', 'models/best_model.pth', 'export.pkl'): assert (run/f).exists(), f
+    finally: shutil.rmtree(run, ignore_errors=True)
