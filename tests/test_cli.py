@@ -25,7 +25,10 @@ def test_train_writes_complete_run_dir(tmp_path):
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
     assert files == ['config.json', 'export.pkl', 'logs/training.log', 'logs/training_curves.png',
                      'logs/training_metrics.csv', 'models/best_model.pth', 'models/checkpoint_epoch_001.pth',
-                     'models/checkpoint_epoch_002.pth']
+                     'models/checkpoint_epoch_002.pth', 'report/confusion_matrix.png', 'report/gradcam.png',
+                     'report/metrics.json', 'report/report.html', 'report/report.md', 'report/top_losses.png',
+                     'report/training_curves.png']
+    assert 'diagnosis' in r.stdout and '## Diagnosis' in (out/'report/report.md').read_text()
     df = pd.read_csv(out/'logs/training_metrics.csv')
     assert list(df.epoch) == [1, 2] and list(df.phase) == [1, 2] and list(df.phase_name) == ['head', 'layer4']
     cfg = json.loads((out/'config.json').read_text())

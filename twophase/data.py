@@ -8,7 +8,7 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 __all__ = ['LAYOUT_HELP', 'DatasetError', 'find_layout', 'default_data', 'default_workers', 'image_block', 'RandAugment',
            'get_dls', 'dls_from_config', 'dataset_summary', 'count_train_images']
 
-# %% ../nbs/01_data.ipynb #c326d2a0
+# %% ../nbs/01_data.ipynb #dc0a6c6e
 import os
 from functools import partial
 from pathlib import Path
@@ -19,22 +19,22 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Grandparent
 from torchvision.transforms import v2 as tv2
 from .config import TwoPhaseConfig
 
-# %% ../nbs/01_data.ipynb #8c55263b
+# %% ../nbs/01_data.ipynb #cdc7e38a
 class DatasetError(ValueError):
     "The dataset folder is missing or not laid out as twophase expects; the message says how to fix it"
 
-# %% ../nbs/01_data.ipynb #bb2b85c5
+# %% ../nbs/01_data.ipynb #bfd9c5be
 LAYOUT_HELP = ("twophase expects either\n"
                "  DATA/train/<class>/*.jpg and DATA/valid/<class>/*.jpg   (a fixed split), or\n"
                "  DATA/<class>/*.jpg                                      (split randomly, --valid-pct)")
 
-# %% ../nbs/01_data.ipynb #b89f15a5
+# %% ../nbs/01_data.ipynb #fab11f83
 def _class_dirs(p:Path):
     "Sub-folders of `p` that hold at least one image (directly or below), sorted, hidden ones skipped"
     return [d for d in sorted(p.iterdir()) if d.is_dir() and not d.name.startswith('.')
             and any(f.suffix.lower() in image_extensions for f in d.rglob('*') if not f.name.startswith('.'))]
 
-# %% ../nbs/01_data.ipynb #da85206d
+# %% ../nbs/01_data.ipynb #6a84f620
 def find_layout(path) -> str:
     "'split' for DATA/train + DATA/valid class folders, 'folder' for DATA/<class> folders; else `DatasetError`"
     path = Path(path).expanduser()
@@ -55,7 +55,7 @@ def find_layout(path) -> str:
     raise DatasetError(f"{path} is not a classification dataset: {found}; a classifier needs at least 2 "
                        f"class folders.\n{LAYOUT_HELP}")
 
-# %% ../nbs/01_data.ipynb #a422a1f1
+# %% ../nbs/01_data.ipynb #1f54ee35
 def default_data() -> Path:
     "`$TWOPHASE_DATA`, else Imagenette-160 downloaded and cached by fastai"
     env = os.environ.get('TWOPHASE_DATA')
@@ -66,20 +66,20 @@ def default_data() -> Path:
                            "If this machine is offline, pass a dataset folder (twophase train DATA) "
                            "or set TWOPHASE_DATA to one.") from e
 
-# %% ../nbs/01_data.ipynb #740110f2
+# %% ../nbs/01_data.ipynb #95abb9e6
 def default_workers(n_cpus:int|None=None):
     "DataLoader workers: 0 on machines with <= 2 cores (workers only compete with torch's threads), else up to 8"
     n = n_cpus or defaults.cpus
     return 0 if n <= 2 else min(n, 8)
 
-# %% ../nbs/01_data.ipynb #b94be0f5
+# %% ../nbs/01_data.ipynb #925f2e58
 def image_block(size:int, aug:bool=True, min_scale:float=0.75):
     "Item and batch transforms: random-resized crops + flips for training (if `aug`), ImageNet normalisation"
     item = RandomResizedCrop(size, min_scale=min_scale) if aug else Resize(size)
     batch = ([Flip()] if aug else []) + [Normalize.from_stats(*imagenet_stats)]
     return item, batch
 
-# %% ../nbs/01_data.ipynb #df5185b4
+# %% ../nbs/01_data.ipynb #db8b2625
 class RandAugment(RandTransform):
     "torchvision's RandAugment on training images only"
     split_idx, order = 0, 2  # train only; after RandomResizedCrop (order 1), before ToTensor (order 5)
@@ -88,7 +88,7 @@ class RandAugment(RandTransform):
         self.n, self.m, self.tfm = n, m, tv2.RandAugment(num_ops=n, magnitude=m)
     def encodes(self, x:PILImage): return PILImage.create(self.tfm(x))
 
-# %% ../nbs/01_data.ipynb #a1b3558d
+# %% ../nbs/01_data.ipynb #8c221da0
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
             bs:int=32, # batch size
@@ -119,14 +119,14 @@ def get_dls(path, # dataset folder (see `find_layout`)
                           aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, **kwargs)
     return dls
 
-# %% ../nbs/01_data.ipynb #813066a5
+# %% ../nbs/01_data.ipynb #d1bd770b
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
               min_scale=cfg.min_scale)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
-# %% ../nbs/01_data.ipynb #aba93e66
+# %% ../nbs/01_data.ipynb #68807b37
 def dataset_summary(dls) -> dict:
     "Classes and image counts per split of `dls`"
     counts = lambda ds: Counter(parent_label(o) for o in ds.items)
@@ -135,7 +135,7 @@ def dataset_summary(dls) -> dict:
                 n_classes=len(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 train_per_class={c: tr[c] for c in dls.vocab}, valid_per_class={c: va[c] for c in dls.vocab})
 
-# %% ../nbs/01_data.ipynb #c0192414
+# %% ../nbs/01_data.ipynb #de5d368d
 def count_train_images(path, valid_pct:float=0.2) -> int:
     "Training images in dataset `path` (all of train/, or the non-validation share of a single folder)"
     path = Path(path).expanduser()
