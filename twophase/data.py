@@ -8,7 +8,7 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 __all__ = ['LAYOUT_HELP', 'DatasetError', 'find_layout', 'default_data', 'default_workers', 'image_block', 'RandAugment',
            'get_dls', 'dls_from_config', 'dataset_summary', 'count_train_images']
 
-# %% ../nbs/01_data.ipynb #dc0a6c6e
+# %% ../nbs/01_data.ipynb #bc631873
 import os
 from functools import partial
 from pathlib import Path
@@ -19,22 +19,22 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Grandparent
 from torchvision.transforms import v2 as tv2
 from .config import TwoPhaseConfig
 
-# %% ../nbs/01_data.ipynb #cdc7e38a
+# %% ../nbs/01_data.ipynb #6e7ba6bf
 class DatasetError(ValueError):
     "The dataset folder is missing or not laid out as twophase expects; the message says how to fix it"
 
-# %% ../nbs/01_data.ipynb #bfd9c5be
+# %% ../nbs/01_data.ipynb #28448c6c
 LAYOUT_HELP = ("twophase expects either\n"
                "  DATA/train/<class>/*.jpg and DATA/valid/<class>/*.jpg   (a fixed split), or\n"
                "  DATA/<class>/*.jpg                                      (split randomly, --valid-pct)")
 
-# %% ../nbs/01_data.ipynb #fab11f83
+# %% ../nbs/01_data.ipynb #e55214b1
 def _class_dirs(p:Path):
     "Sub-folders of `p` that hold at least one image (directly or below), sorted, hidden ones skipped"
     return [d for d in sorted(p.iterdir()) if d.is_dir() and not d.name.startswith('.')
             and any(f.suffix.lower() in image_extensions for f in d.rglob('*') if not f.name.startswith('.'))]
 
-# %% ../nbs/01_data.ipynb #6a84f620
+# %% ../nbs/01_data.ipynb #9267f4be
 def find_layout(path) -> str:
     "'split' for DATA/train + DATA/valid class folders, 'folder' for DATA/<class> folders; else `DatasetError`"
     path = Path(path).expanduser()
@@ -55,7 +55,7 @@ def find_layout(path) -> str:
     raise DatasetError(f"{path} is not a classification dataset: {found}; a classifier needs at least 2 "
                        f"class folders.\n{LAYOUT_HELP}")
 
-# %% ../nbs/01_data.ipynb #1f54ee35
+# %% ../nbs/01_data.ipynb #68a82379
 def default_data() -> Path:
     "`$TWOPHASE_DATA`, else Imagenette-160 downloaded and cached by fastai"
     env = os.environ.get('TWOPHASE_DATA')
@@ -66,20 +66,20 @@ def default_data() -> Path:
                            "If this machine is offline, pass a dataset folder (twophase train DATA) "
                            "or set TWOPHASE_DATA to one.") from e
 
-# %% ../nbs/01_data.ipynb #95abb9e6
+# %% ../nbs/01_data.ipynb #c4e2d149
 def default_workers(n_cpus:int|None=None):
     "DataLoader workers: 0 on machines with <= 2 cores (workers only compete with torch's threads), else up to 8"
     n = n_cpus or defaults.cpus
     return 0 if n <= 2 else min(n, 8)
 
-# %% ../nbs/01_data.ipynb #925f2e58
+# %% ../nbs/01_data.ipynb #85d1d8c6
 def image_block(size:int, aug:bool=True, min_scale:float=0.75):
     "Item and batch transforms: random-resized crops + flips for training (if `aug`), ImageNet normalisation"
     item = RandomResizedCrop(size, min_scale=min_scale) if aug else Resize(size)
     batch = ([Flip()] if aug else []) + [Normalize.from_stats(*imagenet_stats)]
     return item, batch
 
-# %% ../nbs/01_data.ipynb #db8b2625
+# %% ../nbs/01_data.ipynb #ed3076a4
 class RandAugment(RandTransform):
     "torchvision's RandAugment on training images only"
     split_idx, order = 0, 2  # train only; after RandomResizedCrop (order 1), before ToTensor (order 5)
@@ -88,7 +88,7 @@ class RandAugment(RandTransform):
         self.n, self.m, self.tfm = n, m, tv2.RandAugment(num_ops=n, magnitude=m)
     def encodes(self, x:PILImage): return PILImage.create(self.tfm(x))
 
-# %% ../nbs/01_data.ipynb #8c221da0
+# %% ../nbs/01_data.ipynb #b8aaa894
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
             bs:int=32, # batch size
@@ -113,29 +113,29 @@ def get_dls(path, # dataset folder (see `find_layout`)
                        splitter=splitter, get_y=parent_label, item_tfms=item, batch_tfms=batch)
     set_seed(seed)
     dls = dblock.dataloaders(path, bs=bs, num_workers=default_workers() if num_workers is None else num_workers, **kwargs)
-    dls.layout, dls.size, dls.randaug = layout, size, (randaug_n, randaug_m) if randaug_n else None
+    dls.data_path, dls.layout, dls.size, dls.randaug = path, layout, size, (randaug_n, randaug_m) if randaug_n else None
     # same data, split and classes with other settings: `dls.rebuild(size=224)` (progressive resizing)
     dls.rebuild = partial(get_dls, path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
                           aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, **kwargs)
     return dls
 
-# %% ../nbs/01_data.ipynb #d1bd770b
+# %% ../nbs/01_data.ipynb #29dbb523
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
               min_scale=cfg.min_scale)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
-# %% ../nbs/01_data.ipynb #68807b37
+# %% ../nbs/01_data.ipynb #bd3da98f
 def dataset_summary(dls) -> dict:
     "Classes and image counts per split of `dls`"
     counts = lambda ds: Counter(parent_label(o) for o in ds.items)
     tr, va = counts(dls.train_ds), counts(dls.valid_ds)
-    return dict(path=str(dls.path), layout=getattr(dls, 'layout', None), classes=list(dls.vocab),
+    return dict(path=str(getattr(dls, 'data_path', dls.path)), layout=getattr(dls, 'layout', None), classes=list(dls.vocab),
                 n_classes=len(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 train_per_class={c: tr[c] for c in dls.vocab}, valid_per_class={c: va[c] for c in dls.vocab})
 
-# %% ../nbs/01_data.ipynb #de5d368d
+# %% ../nbs/01_data.ipynb #d657b43b
 def count_train_images(path, valid_pct:float=0.2) -> int:
     "Training images in dataset `path` (all of train/, or the non-validation share of a single folder)"
     path = Path(path).expanduser()

@@ -10,8 +10,8 @@ __all__ = ['GAP', 'WINDOW', 'DRIFT', 'PLATEAU', 'LOW_ACC', 'JUMP', 'CHANCE_MARGI
            'spread_items', 'plot_gradcam', 'plot_top_losses', 'Finding', 'diagnose', 'format_findings', 'make_report',
            'image_files', 'predict_files', 'Deployable', 'export_onnx']
 
-# %% ../nbs/05_interpret.ipynb #a9498d22
-import io, json, base64, html, math
+# %% ../nbs/05_interpret.ipynb #ad876436
+import io, json, base64, html, math, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -25,20 +25,22 @@ from .config import load_config, atomic_write, atomic_write_text, atomic_write_j
 from .data import dls_from_config
 from .callbacks import plot_history
 
-# %% ../nbs/05_interpret.ipynb #ac719be4
+# %% ../nbs/05_interpret.ipynb #833d273c
 def save_fig(fig:Figure, fname):
     "Save `fig` as PNG to `fname` atomically; return `fig`"
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100)
     atomic_write(fname, lambda f: f.write(buf.getvalue()))
     return fig
 
-# %% ../nbs/05_interpret.ipynb #8668ae0d
+# %% ../nbs/05_interpret.ipynb #4dcbac33
 def load_run(run_dir, with_data:bool=True) -> Learner:
     "The exported learner of `run_dir`, with the run's DataLoaders (train/valid) rebuilt if `with_data`"
     run_dir = Path(run_dir)
     if not (run_dir/'export.pkl').exists():
         raise FileNotFoundError(f"{run_dir/'export.pkl'} not found: is {run_dir} a finished twophase run directory?")
-    learn = load_learner(run_dir/'export.pkl')
+    with warnings.catch_warnings():  # our own export: fastai's warning about unpickling untrusted files does not apply
+        warnings.filterwarnings('ignore', message='load_learner` uses Python')
+        learn = load_learner(run_dir/'export.pkl')
     learn.path, learn.run_dir = run_dir, run_dir
     if with_data:
         cfg = load_config(run_dir)
@@ -46,7 +48,7 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
         learn.dls.to(learn.dls.device)
     return learn
 
-# %% ../nbs/05_interpret.ipynb #57dca045
+# %% ../nbs/05_interpret.ipynb #7d58f752
 def valid_preds(learn:Learner, tta:bool=False, dl=None):
     "(probs, targets, losses) on `dl` (default: the validation set), optionally with TTA"
     dl = dl or learn.dls.valid
@@ -57,14 +59,14 @@ def valid_preds(learn:Learner, tta:bool=False, dl=None):
     losses = F.nll_loss(torch.log(probs.clamp_min(1e-12)), targs, reduction='none')
     return probs, targs, losses
 
-# %% ../nbs/05_interpret.ipynb #16e9b6b9
+# %% ../nbs/05_interpret.ipynb #8b2c0946
 def topk_accuracy(probs, targs, k:int=1) -> float|None:
     "Share of rows whose target is among the `k` highest probabilities; None when there are no more than `k` classes"
     if probs.shape[1] <= k and k > 1: return None
     topk = probs.topk(k, dim=1).indices
     return (topk == targs[:, None]).any(1).float().mean().item()
 
-# %% ../nbs/05_interpret.ipynb #e3b1bf43
+# %% ../nbs/05_interpret.ipynb #39efb09e
 def per_class(probs, targs, vocab) -> pd.DataFrame:
     "Precision, recall, F1 and support per class"
     pred, n = probs.argmax(1), len(vocab)
@@ -76,14 +78,14 @@ def per_class(probs, targs, vocab) -> pd.DataFrame:
         rows.append(dict(cls=vocab[c], precision=p, recall=r, f1=2*p*r/(p+r) if p + r else 0., support=int((targs == c).sum())))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_interpret.ipynb #f3fa0357
+# %% ../nbs/05_interpret.ipynb #58645572
 def confusion(probs, targs, n:int) -> np.ndarray:
     "Confusion matrix: rows are true classes, columns predictions"
     cm = np.zeros((n, n), dtype=int)
     np.add.at(cm, (targs.numpy(), probs.argmax(1).numpy()), 1)
     return cm
 
-# %% ../nbs/05_interpret.ipynb #9a8107fe
+# %% ../nbs/05_interpret.ipynb #769868f2
 def evaluate(learn:Learner, tta:bool=False) -> dict:
     "Validation metrics: top-1, top-5 (None for <= 5 classes), loss, per-class table, confusion matrix"
     probs, targs, losses = valid_preds(learn, tta)
@@ -92,27 +94,27 @@ def evaluate(learn:Learner, tta:bool=False) -> dict:
                 n=len(targs), per_class=per_class(probs, targs, vocab), confusion=confusion(probs, targs, len(vocab)),
                 probs=probs, targs=targs, losses=losses)
 
-# %% ../nbs/05_interpret.ipynb #639e37d1
+# %% ../nbs/05_interpret.ipynb #40c9c8c1
 def plot_confusion(cm:np.ndarray, vocab, fname=None) -> Figure:
     "Confusion matrix with counts, rows true classes"
     n = len(vocab)
-    fig = Figure(figsize=(1.2 + 0.7 * n, 1.0 + 0.6 * n), layout='constrained')
+    fig = Figure(figsize=(max(4.5, 1.2 + 0.7 * n), max(4.2, 1.0 + 0.6 * n)), layout='constrained')
     ax = fig.subplots()
     ax.imshow(cm, cmap='Blues')
     ax.set_xticks(range(n), vocab, rotation=45, ha='right'); ax.set_yticks(range(n), vocab)
-    ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(f'confusion matrix ({cm.sum()} images, {np.trace(cm)/max(cm.sum(),1):.1%} correct)')
+    ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(f'confusion matrix\n{cm.sum()} images, {np.trace(cm)/max(cm.sum(),1):.1%} correct', fontsize=10)
     for i in range(n):
         for j in range(n): ax.text(j, i, cm[i, j], ha='center', va='center', color='white' if cm[i, j] > cm.max() / 2 else 'black')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #5c6fa09f
+# %% ../nbs/05_interpret.ipynb #9a9a52e6
 class _Leaf:
     "Forward hook: keep the module's output, as a fresh leaf that requires grad"
     def __call__(self, module, inp, out):
         self.act = out.detach().requires_grad_(True)
         return self.act
 
-# %% ../nbs/05_interpret.ipynb #83c7efb2
+# %% ../nbs/05_interpret.ipynb #e034cc98
 def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model`
             x:torch.Tensor, # normalised images, (N, 3, H, W)
             target=None, # class index per image (default: the predicted class)
@@ -137,19 +139,19 @@ def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model
     lo, hi = cam.flatten(1).min(1).values[:, None, None], cam.flatten(1).max(1).values[:, None, None]
     return ((cam - lo) / (hi - lo).clamp_min(1e-8)).detach(), logits.detach()
 
-# %% ../nbs/05_interpret.ipynb #9850e6d7
+# %% ../nbs/05_interpret.ipynb #c1a796d5
 def _show_images(learn, xb):
     "Denormalised images of batch `xb` as HWC numpy arrays in [0, 1]"
     mean, std = (torch.tensor(s, device=xb.device).view(1, 3, 1, 1) for s in imagenet_stats)
     return (xb * std + mean).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
-# %% ../nbs/05_interpret.ipynb #672b55a1
+# %% ../nbs/05_interpret.ipynb #8e224e70
 def spread_items(dl, n:int) -> list:
     "`n` items of `dl`'s dataset spread evenly over it (so every class shows)"
     items = dl.dataset.items
     return [items[i] for i in np.linspace(0, len(items) - 1, min(n, len(items))).astype(int)]
 
-# %% ../nbs/05_interpret.ipynb #7dca29ab
+# %% ../nbs/05_interpret.ipynb #0eb0b0bd
 def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     "Grad-CAM grid: each image with its heat map, predicted vs true label"
     items = items or spread_items(learn.dls.valid, n)
@@ -168,7 +170,7 @@ def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     fig.suptitle('Grad-CAM on layer4: where the model looks')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #e126e7c1
+# %% ../nbs/05_interpret.ipynb #1365041d
 def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) -> Figure:
     "The `k` validation images with the highest loss: predicted, true, loss, probability of the true class"
     idx = losses.argsort(descending=True)[:k].tolist()
@@ -186,7 +188,7 @@ def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) ->
     fig.suptitle('top losses')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #3ebef091
+# %% ../nbs/05_interpret.ipynb #fb0b1167
 @dataclass
 class Finding:
     "One diagnosis: which rule fired, how bad, what was seen, what to do"
@@ -195,10 +197,10 @@ class Finding:
     message: str
     fix: str
 
-# %% ../nbs/05_interpret.ipynb #0f219a0a
+# %% ../nbs/05_interpret.ipynb #ee98e27a
 GAP, WINDOW, DRIFT, PLATEAU, LOW_ACC, JUMP, CHANCE_MARGIN, MIN_GAIN = 0.15, 4, 0.02, 0.01, 0.85, 0.5, 0.05, 0.005
 
-# %% ../nbs/05_interpret.ipynb #d82faf0e
+# %% ../nbs/05_interpret.ipynb #cef2a94e
 def _overfitting(df):
     last = df.iloc[-1]
     if 'train_accuracy' in df and last.train_accuracy - last.valid_accuracy > GAP:
@@ -210,7 +212,7 @@ def _overfitting(df):
         if dt > DRIFT and dv < -DRIFT:
             return (f"over the last {WINDOW} epochs train accuracy rose {dt:+.1%} while valid accuracy fell {dv:+.1%}")
 
-# %% ../nbs/05_interpret.ipynb #72a2e6e0
+# %% ../nbs/05_interpret.ipynb #b529ada1
 def _underfitting(df):
     if len(df) < WINDOW: return
     last, half = df.iloc[-1], df.iloc[len(df) // 2:]
@@ -220,7 +222,7 @@ def _underfitting(df):
         return (f"train ({acc_t:.1%}) and valid ({last.valid_accuracy:.1%}) accuracy are both below {LOW_ACC:.0%} and "
                 f"valid accuracy gained only {gain:+.1%} over the second half of the run")
 
-# %% ../nbs/05_interpret.ipynb #555bd42d
+# %% ../nbs/05_interpret.ipynb #0d5423fd
 def _unstable(df):
     cols = [c for c in ('train_loss', 'valid_loss') if c in df]
     if not np.isfinite(df[cols].to_numpy()).all(): return "a loss became NaN or infinite"
@@ -230,14 +232,14 @@ def _unstable(df):
         e = int(df.epoch[jumps.index[0]])
         return f"valid loss jumped {jumps.iloc[0]:+.0%} at epoch {e} ({len(jumps)} jump(s) over {JUMP:.0%})"
 
-# %% ../nbs/05_interpret.ipynb #8623e2f3
+# %% ../nbs/05_interpret.ipynb #fdec5491
 def _chance(df, n_classes):
     if not n_classes: return
     best, chance = df.valid_accuracy.max(), 1 / n_classes
     if best <= chance + CHANCE_MARGIN:
         return f"best valid accuracy {best:.1%} is at chance level for {n_classes} classes ({chance:.1%})"
 
-# %% ../nbs/05_interpret.ipynb #10bc8494
+# %% ../nbs/05_interpret.ipynb #33a71b18
 def _phase2_no_gain(df):
     if df.phase.nunique() < 2: return
     p1 = df[df.phase == df.phase.min()].valid_accuracy.max()
@@ -245,7 +247,7 @@ def _phase2_no_gain(df):
     if later <= p1 + MIN_GAIN:
         return f"phase 2+ best valid accuracy {later:.1%} does not beat phase 1's {p1:.1%}"
 
-# %% ../nbs/05_interpret.ipynb #e3d0242f
+# %% ../nbs/05_interpret.ipynb #0fc7ed2d
 RULES = {
     'chance': (_chance, 'error', "check labels and folders: each class folder must hold only its class and train/valid must use "
                "the same class names; check the pretrained weights loaded (not --weights none); try --lr1 auto."),
@@ -259,7 +261,7 @@ RULES = {
                        "--unfreeze layer3; with very little data, phase 1 alone may be enough."),
 }
 
-# %% ../nbs/05_interpret.ipynb #216f06f3
+# %% ../nbs/05_interpret.ipynb #e3ba143d
 def diagnose(history, n_classes:int|None=None) -> list:
     "Findings of every rule in `RULES` that fires on `history` (rows as in training_metrics.csv)"
     df = pd.DataFrame(history)
@@ -270,19 +272,19 @@ def diagnose(history, n_classes:int|None=None) -> list:
         if msg: out.append(Finding(name, sev, msg, fix))
     return out
 
-# %% ../nbs/05_interpret.ipynb #3c8c667b
+# %% ../nbs/05_interpret.ipynb #25cd86d5
 def format_findings(findings) -> str:
     "Findings as text for the terminal"
     if not findings: return "diagnosis: healthy -- no rule fired (overfitting, underfitting, instability, chance level, phase 2 gain)"
     return '\n'.join(f"diagnosis [{f.severity}] {f.rule}: {f.message}\n    fix: {f.fix}" for f in findings)
 
-# %% ../nbs/05_interpret.ipynb #98fcd61d
+# %% ../nbs/05_interpret.ipynb #61021cdf
 def _md_table(df:pd.DataFrame, fmt='{:.3f}') -> str:
     cells = lambda r: [fmt.format(v) if isinstance(v, float) else str(v) for v in r]
     lines = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
     return '\n'.join(lines + ['| ' + ' | '.join(cells(r)) + ' |' for r in df.itertuples(index=False)])
 
-# %% ../nbs/05_interpret.ipynb #1376a7d5
+# %% ../nbs/05_interpret.ipynb #e67847f7
 def _render(blocks, run_dir:Path) -> tuple:
     "Markdown and self-contained HTML of report `blocks` [(kind, content)]"
     md, ht = [], ['<!doctype html><html><head><meta charset="utf-8"><title>twophase report</title><style>body{font-family:sans-serif;'
@@ -300,7 +302,7 @@ def _render(blocks, run_dir:Path) -> tuple:
             ht.append(f'<p><img alt="{c}" src="data:image/png;base64,{b64}"></p>')
     return '\n\n'.join(md) + '\n', '\n'.join(ht + ['</body></html>']) + '\n'
 
-# %% ../nbs/05_interpret.ipynb #4d68c18c
+# %% ../nbs/05_interpret.ipynb #39701d93
 def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) -> Path:
     "Evaluate the run in `run_dir` and write its `report/`; return the path of report.md"
     run_dir = Path(run_dir); rep = run_dir/'report'
@@ -347,7 +349,7 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
         diagnosis=[asdict(f) for f in findings], phases=ph.to_dict('records')))
     return rep/'report.md'
 
-# %% ../nbs/05_interpret.ipynb #0534f3f6
+# %% ../nbs/05_interpret.ipynb #d579cb32
 def image_files(paths) -> tuple:
     "(image files, [(path, reason)] of skipped ones) for files and folders in `paths`"
     from PIL import Image
@@ -363,7 +365,7 @@ def image_files(paths) -> tuple:
             except Exception as e: bad.append((f, f'not a readable image ({type(e).__name__})'))
     return files, bad
 
-# %% ../nbs/05_interpret.ipynb #02dcbc87
+# %% ../nbs/05_interpret.ipynb #086dc4bc
 def predict_files(learn:Learner, files, tta:bool=False, k:int=3) -> pd.DataFrame:
     "Predicted class and probability (plus the top `k`) for each image file"
     dl = learn.dls.test_dl(files, num_workers=0)
@@ -378,7 +380,7 @@ def predict_files(learn:Learner, files, tta:bool=False, k:int=3) -> pd.DataFrame
                              top_k=[' '.join(f'{vocab[i]}:{p:.3f}' for i, p in zip(ix.tolist(), pv.tolist()))
                                     for ix, pv in zip(top.indices, top.values)]))
 
-# %% ../nbs/05_interpret.ipynb #efff1e26
+# %% ../nbs/05_interpret.ipynb #b27e0388
 class Deployable(nn.Module):
     "normalise -> model -> softmax, for export"
     def __init__(self, model:nn.Module):
@@ -388,7 +390,7 @@ class Deployable(nn.Module):
         self.register_buffer('std', torch.tensor(imagenet_stats[1]).view(1, 3, 1, 1))
     def forward(self, x): return self.model((x - self.mean) / self.std).softmax(1)
 
-# %% ../nbs/05_interpret.ipynb #3d8acbaf
+# %% ../nbs/05_interpret.ipynb #76788194
 def export_onnx(learn:Learner, fname, size:int=224, check:bool=True) -> float|None:
     "Write `learn.model` as ONNX to `fname` (+ classes.json); return max |onnxruntime - PyTorch| if `check`"
     fname = Path(fname)
