@@ -6,10 +6,11 @@ Docs: https://twophase.github.io/twophase/check.html.md"""
 
 # %% auto #0
 __all__ = ['ACTIONS', 'to_rgb', 'load_rgb', 'CheckedImage', 'ClassOf', 'split_roots', 'list_files', 'Finding', 'CheckReport',
-           'check_dataset']
+           'pixel_limit', 'check_dataset']
 
-# %% ../nbs/01a_check.ipynb #a412761e
+# %% ../nbs/01a_check.ipynb #8304ec7a
 import hashlib, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections import Counter, defaultdict
@@ -18,28 +19,28 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastai.vision.all import PILImage, image_extensions
 
-# %% ../nbs/01a_check.ipynb #44aed795
+# %% ../nbs/01a_check.ipynb #b89d4dac
 def to_rgb(im:Image.Image) -> Image.Image:
     "`im` as 8-bit RGB: 16-bit and float scaled, transparency composited on white, palette/CMYK/grey converted"
     if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
         a = np.asarray(im, dtype=np.float64)
         hi = a.max() if a.max() > 255 else 255.
         im = Image.fromarray(np.clip(a / hi * 255, 0, 255).astype(np.uint8), 'L')
-    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
+    if im.mode in ('P', 'RGB', 'L') and 'transparency' in im.info: im = im.convert('RGBA')  # palette or colour-key transparency
     if im.mode in ('RGBA', 'LA', 'PA'):
         im = im.convert('RGBA')
         bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
     return im.convert('RGB') if im.mode != 'RGB' else im
 
-# %% ../nbs/01a_check.ipynb #666d9585
+# %% ../nbs/01a_check.ipynb #026d985f
 def load_rgb(fn) -> Image.Image:
     "Open image `fn` upright (EXIF orientation applied) as 8-bit RGB"
     with Image.open(fn) as im:
         im.load()
         return to_rgb(ImageOps.exif_transpose(im))
 
-# %% ../nbs/01a_check.ipynb #26ecb627
+# %% ../nbs/01a_check.ipynb #2bd64164
 class CheckedImage(PILImage):
     "fastai `PILImage` that loads files upright and as proper RGB (see `load_rgb`)"
     @classmethod
@@ -47,11 +48,11 @@ class CheckedImage(PILImage):
         if isinstance(fn, (str, Path)): return cls(load_rgb(fn))
         return super().create(fn, **kwargs)
 
-# %% ../nbs/01a_check.ipynb #65c8ef33
+# %% ../nbs/01a_check.ipynb #44a0340f
 def _hidden(p:Path, root:Path) -> bool:
     return any(part.startswith('.') for part in p.relative_to(root).parts)
 
-# %% ../nbs/01a_check.ipynb #9f50c68d
+# %% ../nbs/01a_check.ipynb #d1292a25
 class ClassOf:
     "Label of an image: the name of its top-level folder under whichever of `roots` contains it"
     def __init__(self, roots): self.roots = [Path(r) for r in roots]
@@ -62,13 +63,13 @@ class ClassOf:
             except ValueError: pass
         return fn.parent.name
 
-# %% ../nbs/01a_check.ipynb #6a9dd8bd
+# %% ../nbs/01a_check.ipynb #43c9dc78
 def split_roots(path, layout:str) -> dict:
     "{split: folder}: train/ and valid/ for the 'split' layout, else the dataset folder itself"
     path = Path(path)
     return {'train': path/'train', 'valid': path/'valid'} if layout == 'split' else {'all': path}
 
-# %% ../nbs/01a_check.ipynb #aa427836
+# %% ../nbs/01a_check.ipynb #2515a730
 def list_files(root:Path) -> tuple:
     "(image files, other files, hidden files) under `root`, sorted"
     imgs, other, hidden = [], [], []
@@ -79,7 +80,7 @@ def list_files(root:Path) -> tuple:
         else: other.append(p)
     return imgs, other, hidden
 
-# %% ../nbs/01a_check.ipynb #7d468080
+# %% ../nbs/01a_check.ipynb #2bbe138c
 @dataclass
 class Finding:
     "One thing the check found"
@@ -88,10 +89,10 @@ class Finding:
     path: str
     message: str
 
-# %% ../nbs/01a_check.ipynb #d613aa8f
+# %% ../nbs/01a_check.ipynb #63f23077
 ACTIONS = ('error', 'skipped', 'warning', 'converted')
 
-# %% ../nbs/01a_check.ipynb #69cf4a7e
+# %% ../nbs/01a_check.ipynb #08272dce
 @dataclass
 class CheckReport:
     "Result of `check_dataset`: the usable files per split, and every finding"
@@ -124,25 +125,32 @@ class CheckReport:
         "Findings that stop a run: errors, and warnings too when `strict`"
         return [f for f in self.findings if f.action == 'error' or (strict and f.action == 'warning')]
 
-# %% ../nbs/01a_check.ipynb #eebdb89e
+# %% ../nbs/01a_check.ipynb #7fc71a09
+@contextmanager
+def pixel_limit(max_pixels:int):
+    "Within the block, PIL accepts images of up to `max_pixels` pixels (never fewer than its default)"
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max(max_pixels, old or 0)
+    try: yield
+    finally: Image.MAX_IMAGE_PIXELS = old
+
+# %% ../nbs/01a_check.ipynb #0b275761
 def _inspect(fn:Path, rep:CheckReport, max_pixels:int, min_size:int, full:bool) -> bool:
     "Check one image file; record findings; True if it is usable"
     if fn.stat().st_size == 0:
         rep.add('zero_byte', 'skipped', fn, "file is empty (0 bytes); skipped -- delete it or copy it again"); return False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            with Image.open(fn) as im:
-                w, h = im.size
-                if w * h > max_pixels:
-                    rep.add('too_large', 'skipped', fn, f"{w}x{h} = {w*h:,} pixels is over the limit of {max_pixels:,} "
-                            "(decompression-bomb guard); skipped -- downscale it, or raise --max-pixels if it is genuine")
-                    return False
-                mode, orient = im.mode, im.getexif().get(0x0112, 1)
-                if full: im.load()  # decodes every pixel: finds truncated and corrupt files
-                else: im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as e:
+        with pixel_limit(max_pixels), Image.open(fn) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                rep.add('too_large', 'skipped', fn, f"{w}x{h} = {w*h:,} pixels is over the limit of {max_pixels:,} "
+                        "(decompression-bomb guard); skipped -- downscale it, or raise --max-pixels if it is genuine")
+                return False
+            mode, orient = im.mode, im.getexif().get(0x0112, 1)
+            if full: im.load()  # decodes every pixel: finds truncated and corrupt files
+        if not full:
+            with pixel_limit(max_pixels), Image.open(fn) as im: im.verify()  # verify() must come straight after open()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, RuntimeError, Image.DecompressionBombError) as e:
         kind = 'truncated' if 'truncated' in str(e).lower() else 'corrupt'
         rep.add(kind, 'skipped', fn, f"cannot be decoded as an image ({type(e).__name__}: {e}); skipped -- "
                 "re-download or delete it"); return False
@@ -155,11 +163,11 @@ def _inspect(fn:Path, rep:CheckReport, max_pixels:int, min_size:int, full:bool) 
                 "check it is not a thumbnail or icon")
     return True
 
-# %% ../nbs/01a_check.ipynb #5c9c0110
+# %% ../nbs/01a_check.ipynb #726ceafb
 def _digest(fn:Path) -> str:
     return hashlib.md5(fn.read_bytes()).hexdigest()
 
-# %% ../nbs/01a_check.ipynb #8d5d71d0
+# %% ../nbs/01a_check.ipynb #924932bd
 def check_dataset(path, # dataset folder
                   full:bool=True, # decode every image (finds truncated files); False: headers only (faster)
                   max_pixels:int=Image.MAX_IMAGE_PIXELS or 89_478_485, # larger images are skipped
@@ -191,15 +199,14 @@ def check_dataset(path, # dataset folder
         classes[split] = {c for c in counts if counts[c]}
         rep.files[split] = good
     for dups in digests.values():
-        splits = {s for s, _ in dups}
-        if len(dups) < 2: continue
-        if {'train', 'valid'} <= splits:
-            tr = next(f for s, f in dups if s == 'train')
-            for s, f in dups:
-                if s == 'valid': rep.add('duplicate_train_valid', 'warning', f, f"is identical to training file {tr}: a validation "
-                                         "image seen in training inflates accuracy -- delete one copy")
-        else:
-            for _, f in dups[1:]: rep.add('duplicate', 'warning', f, f"is identical to {dups[0][1]}; the copy counts twice -- delete it")
+        tr = next((f for s, f in dups if s != 'valid'), None)
+        for i, (s, f) in enumerate(dups):
+            if s == 'valid' and tr is not None:
+                rep.add('duplicate_train_valid', 'warning', f, f"is identical to training file {tr}: a validation "
+                        "image seen in training inflates accuracy -- delete one copy")
+            elif i and any(s2 == s for s2, _ in dups[:i]):
+                first = next(f2 for s2, f2 in dups if s2 == s)
+                rep.add('duplicate', 'warning', f, f"is identical to {first}; the copy counts twice -- delete it")
     all_classes = set().union(*classes.values())
     if len(all_classes) < 2:
         rep.add('single_class', 'error', path, f"found {len(all_classes)} class(es) with usable images "

@@ -8,7 +8,7 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 __all__ = ['LAYOUT_HELP', 'DatasetError', 'find_layout', 'default_data', 'default_workers', 'image_block', 'RandAugment', 'Items',
            'InFolder', 'get_dls', 'dls_from_config', 'dataset_summary', 'count_train_images']
 
-# %% ../nbs/01_data.ipynb #1a4d3e62
+# %% ../nbs/01_data.ipynb #46f89ec7
 import os
 from functools import partial
 from pathlib import Path
@@ -20,22 +20,22 @@ from torchvision.transforms import v2 as tv2
 from .config import TwoPhaseConfig
 from .check import CheckedImage, ClassOf, split_roots, list_files
 
-# %% ../nbs/01_data.ipynb #0941cc74
+# %% ../nbs/01_data.ipynb #0237fd33
 class DatasetError(ValueError):
     "The dataset folder is missing or not laid out as twophase expects; the message says how to fix it"
 
-# %% ../nbs/01_data.ipynb #346d5fe4
+# %% ../nbs/01_data.ipynb #7afb3220
 LAYOUT_HELP = ("twophase expects either\n"
                "  DATA/train/<class>/*.jpg and DATA/valid/<class>/*.jpg   (a fixed split), or\n"
                "  DATA/<class>/*.jpg                                      (split randomly, --valid-pct)")
 
-# %% ../nbs/01_data.ipynb #b33ce3c6
+# %% ../nbs/01_data.ipynb #b9f18068
 def _class_dirs(p:Path):
     "Sub-folders of `p` that hold at least one image (directly or below), sorted, hidden ones skipped"
     return [d for d in sorted(p.iterdir()) if d.is_dir() and not d.name.startswith('.')
             and any(f.suffix.lower() in image_extensions for f in d.rglob('*') if not f.name.startswith('.'))]
 
-# %% ../nbs/01_data.ipynb #52a317da
+# %% ../nbs/01_data.ipynb #8266330e
 def find_layout(path) -> str:
     "'split' for DATA/train + DATA/valid class folders, 'folder' for DATA/<class> folders; else `DatasetError`"
     path = Path(path).expanduser()
@@ -56,7 +56,7 @@ def find_layout(path) -> str:
     raise DatasetError(f"{path} is not a classification dataset: {found}; a classifier needs at least 2 "
                        f"class folders.\n{LAYOUT_HELP}")
 
-# %% ../nbs/01_data.ipynb #76e729cf
+# %% ../nbs/01_data.ipynb #3569081d
 def default_data() -> Path:
     "`$TWOPHASE_DATA`, else Imagenette-160 downloaded and cached by fastai"
     env = os.environ.get('TWOPHASE_DATA')
@@ -67,20 +67,20 @@ def default_data() -> Path:
                            "If this machine is offline, pass a dataset folder (twophase train DATA) "
                            "or set TWOPHASE_DATA to one.") from e
 
-# %% ../nbs/01_data.ipynb #bf599cdb
+# %% ../nbs/01_data.ipynb #f51628f1
 def default_workers(n_cpus:int|None=None):
     "DataLoader workers: 0 on machines with <= 2 cores (workers only compete with torch's threads), else up to 8"
     n = n_cpus or defaults.cpus
     return 0 if n <= 2 else min(n, 8)
 
-# %% ../nbs/01_data.ipynb #ff29bc7e
+# %% ../nbs/01_data.ipynb #5d48919e
 def image_block(size:int, aug:bool=True, min_scale:float=0.75):
     "Item and batch transforms: random-resized crops + flips for training (if `aug`), ImageNet normalisation"
     item = RandomResizedCrop(size, min_scale=min_scale) if aug else Resize(size)
     batch = ([Flip()] if aug else []) + [Normalize.from_stats(*imagenet_stats)]
     return item, batch
 
-# %% ../nbs/01_data.ipynb #ada53525
+# %% ../nbs/01_data.ipynb #5f292cb5
 class RandAugment(RandTransform):
     "torchvision's RandAugment on training images only"
     split_idx, order = 0, 2  # train only; after RandomResizedCrop (order 1), before ToTensor (order 5)
@@ -89,19 +89,19 @@ class RandAugment(RandTransform):
         self.n, self.m, self.tfm = n, m, tv2.RandAugment(num_ops=n, magnitude=m)
     def encodes(self, x:PILImage): return PILImage.create(self.tfm(x))
 
-# %% ../nbs/01_data.ipynb #05480180
+# %% ../nbs/01_data.ipynb #6ad02de4
 class Items:
     "DataBlock `get_items` that returns a fixed list of files"
     def __init__(self, files): self.files = list(files)
     def __call__(self, source): return self.files
 
-# %% ../nbs/01_data.ipynb #6324d70b
+# %% ../nbs/01_data.ipynb #1326fab5
 class InFolder:
     "True for files under `folder` (the validation split of the train/valid layout)"
     def __init__(self, folder): self.folder = Path(folder)
     def __call__(self, fn): return self.folder in Path(fn).parents
 
-# %% ../nbs/01_data.ipynb #f2fc9601
+# %% ../nbs/01_data.ipynb #0a49a3d1
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
             bs:int=32, # batch size
@@ -134,14 +134,14 @@ def get_dls(path, # dataset folder (see `find_layout`)
                           aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, **kwargs)
     return dls
 
-# %% ../nbs/01_data.ipynb #b065b5eb
+# %% ../nbs/01_data.ipynb #bfa77b24
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
               min_scale=cfg.min_scale)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
-# %% ../nbs/01_data.ipynb #15bcd538
+# %% ../nbs/01_data.ipynb #cd51babf
 def dataset_summary(dls) -> dict:
     "Classes and image counts per split of `dls`"
     counts = lambda ds: Counter(dls.vocab[int(ds.tls[1][i])] for i in range(len(ds)))  # labels only, no image loading
@@ -150,7 +150,7 @@ def dataset_summary(dls) -> dict:
                 n_classes=len(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 train_per_class={c: tr[c] for c in dls.vocab}, valid_per_class={c: va[c] for c in dls.vocab})
 
-# %% ../nbs/01_data.ipynb #d4e44da8
+# %% ../nbs/01_data.ipynb #a5110da6
 def count_train_images(path, valid_pct:float=0.2) -> int:
     "Training images in dataset `path` (all of train/, or the non-validation share of a single folder)"
     path = Path(path).expanduser()

@@ -10,7 +10,7 @@ __all__ = ['GAP', 'WINDOW', 'DRIFT', 'PLATEAU', 'LOW_ACC', 'JUMP', 'CHANCE_MARGI
            'spread_items', 'plot_gradcam', 'plot_top_losses', 'Finding', 'diagnose', 'format_findings', 'make_report',
            'image_files', 'predict_files', 'Deployable', 'export_onnx']
 
-# %% ../nbs/05_interpret.ipynb #58f522d2
+# %% ../nbs/05_interpret.ipynb #a5b1fa56
 import io, json, base64, html, math, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -25,14 +25,14 @@ from .config import load_config, atomic_write, atomic_write_text, atomic_write_j
 from .data import dls_from_config
 from .callbacks import plot_history
 
-# %% ../nbs/05_interpret.ipynb #40077faa
+# %% ../nbs/05_interpret.ipynb #e1aa811b
 def save_fig(fig:Figure, fname):
     "Save `fig` as PNG to `fname` atomically; return `fig`"
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100)
     atomic_write(fname, lambda f: f.write(buf.getvalue()))
     return fig
 
-# %% ../nbs/05_interpret.ipynb #03a13bae
+# %% ../nbs/05_interpret.ipynb #452a658b
 def load_run(run_dir, with_data:bool=True) -> Learner:
     "The exported learner of `run_dir`, with the run's DataLoaders (train/valid) rebuilt if `with_data`"
     run_dir = Path(run_dir)
@@ -48,7 +48,7 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
         learn.dls.to(learn.dls.device)
     return learn
 
-# %% ../nbs/05_interpret.ipynb #11a5d9bd
+# %% ../nbs/05_interpret.ipynb #5bea478f
 def valid_preds(learn:Learner, tta:bool=False, dl=None):
     "(probs, targets, losses) on `dl` (default: the validation set), optionally with TTA"
     dl = dl or learn.dls.valid
@@ -59,14 +59,14 @@ def valid_preds(learn:Learner, tta:bool=False, dl=None):
     losses = F.nll_loss(torch.log(probs.clamp_min(1e-12)), targs, reduction='none')
     return probs, targs, losses
 
-# %% ../nbs/05_interpret.ipynb #10e642ed
+# %% ../nbs/05_interpret.ipynb #efa48110
 def topk_accuracy(probs, targs, k:int=1) -> float|None:
     "Share of rows whose target is among the `k` highest probabilities; None when there are no more than `k` classes"
     if probs.shape[1] <= k and k > 1: return None
     topk = probs.topk(k, dim=1).indices
     return (topk == targs[:, None]).any(1).float().mean().item()
 
-# %% ../nbs/05_interpret.ipynb #2b8a3446
+# %% ../nbs/05_interpret.ipynb #63517a7a
 def per_class(probs, targs, vocab) -> pd.DataFrame:
     "Precision, recall, F1 and support per class"
     pred, n = probs.argmax(1), len(vocab)
@@ -78,14 +78,14 @@ def per_class(probs, targs, vocab) -> pd.DataFrame:
         rows.append(dict(cls=vocab[c], precision=p, recall=r, f1=2*p*r/(p+r) if p + r else 0., support=int((targs == c).sum())))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_interpret.ipynb #9a9c9a2e
+# %% ../nbs/05_interpret.ipynb #14062a36
 def confusion(probs, targs, n:int) -> np.ndarray:
     "Confusion matrix: rows are true classes, columns predictions"
     cm = np.zeros((n, n), dtype=int)
     np.add.at(cm, (targs.numpy(), probs.argmax(1).numpy()), 1)
     return cm
 
-# %% ../nbs/05_interpret.ipynb #f735acdd
+# %% ../nbs/05_interpret.ipynb #765e4831
 def evaluate(learn:Learner, tta:bool=False) -> dict:
     "Validation metrics: top-1, top-5 (None for <= 5 classes), loss, per-class table, confusion matrix"
     probs, targs, losses = valid_preds(learn, tta)
@@ -94,7 +94,7 @@ def evaluate(learn:Learner, tta:bool=False) -> dict:
                 n=len(targs), per_class=per_class(probs, targs, vocab), confusion=confusion(probs, targs, len(vocab)),
                 probs=probs, targs=targs, losses=losses)
 
-# %% ../nbs/05_interpret.ipynb #51a0319f
+# %% ../nbs/05_interpret.ipynb #5a3468da
 def plot_confusion(cm:np.ndarray, vocab, fname=None) -> Figure:
     "Confusion matrix with counts, rows true classes"
     n = len(vocab)
@@ -107,14 +107,14 @@ def plot_confusion(cm:np.ndarray, vocab, fname=None) -> Figure:
         for j in range(n): ax.text(j, i, cm[i, j], ha='center', va='center', color='white' if cm[i, j] > cm.max() / 2 else 'black')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #d36c1bb1
+# %% ../nbs/05_interpret.ipynb #c7aeb551
 class _Leaf:
     "Forward hook: keep the module's output, as a fresh leaf that requires grad"
     def __call__(self, module, inp, out):
         self.act = out.detach().requires_grad_(True)
         return self.act
 
-# %% ../nbs/05_interpret.ipynb #ac654e69
+# %% ../nbs/05_interpret.ipynb #37a5921c
 def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model`
             x:torch.Tensor, # normalised images, (N, 3, H, W)
             target=None, # class index per image (default: the predicted class)
@@ -139,19 +139,19 @@ def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model
     lo, hi = cam.flatten(1).min(1).values[:, None, None], cam.flatten(1).max(1).values[:, None, None]
     return ((cam - lo) / (hi - lo).clamp_min(1e-8)).detach(), logits.detach()
 
-# %% ../nbs/05_interpret.ipynb #ce9f5739
+# %% ../nbs/05_interpret.ipynb #1a51be48
 def _show_images(learn, xb):
     "Denormalised images of batch `xb` as HWC numpy arrays in [0, 1]"
     mean, std = (torch.tensor(s, device=xb.device).view(1, 3, 1, 1) for s in imagenet_stats)
     return (xb * std + mean).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
-# %% ../nbs/05_interpret.ipynb #da1c1919
+# %% ../nbs/05_interpret.ipynb #d1311add
 def spread_items(dl, n:int) -> list:
     "`n` items of `dl`'s dataset spread evenly over it (so every class shows)"
     items = dl.dataset.items
     return [items[i] for i in np.linspace(0, len(items) - 1, min(n, len(items))).astype(int)]
 
-# %% ../nbs/05_interpret.ipynb #3578770e
+# %% ../nbs/05_interpret.ipynb #d77987a6
 def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     "Grad-CAM grid: each image with its heat map, predicted vs true label"
     items = items or spread_items(learn.dls.valid, n)
@@ -170,7 +170,7 @@ def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     fig.suptitle('Grad-CAM on layer4: where the model looks')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #1b8bc303
+# %% ../nbs/05_interpret.ipynb #1f144590
 def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) -> Figure:
     "The `k` validation images with the highest loss: predicted, true, loss, probability of the true class"
     idx = losses.argsort(descending=True)[:k].tolist()
@@ -188,7 +188,7 @@ def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) ->
     fig.suptitle('top losses')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_interpret.ipynb #5f31cc22
+# %% ../nbs/05_interpret.ipynb #b03a4111
 @dataclass
 class Finding:
     "One diagnosis: which rule fired, how bad, what was seen, what to do"
@@ -197,10 +197,10 @@ class Finding:
     message: str
     fix: str
 
-# %% ../nbs/05_interpret.ipynb #54f2477c
+# %% ../nbs/05_interpret.ipynb #59ceefe3
 GAP, WINDOW, DRIFT, PLATEAU, LOW_ACC, JUMP, CHANCE_MARGIN, MIN_GAIN = 0.15, 4, 0.02, 0.01, 0.85, 0.5, 0.05, 0.005
 
-# %% ../nbs/05_interpret.ipynb #b6ca6088
+# %% ../nbs/05_interpret.ipynb #949f28ad
 def _overfitting(df):
     last = df.iloc[-1]
     if 'train_accuracy' in df and last.train_accuracy - last.valid_accuracy > GAP:
@@ -212,7 +212,7 @@ def _overfitting(df):
         if dt > DRIFT and dv < -DRIFT:
             return (f"over the last {WINDOW} epochs train accuracy rose {dt:+.1%} while valid accuracy fell {dv:+.1%}")
 
-# %% ../nbs/05_interpret.ipynb #ad619b21
+# %% ../nbs/05_interpret.ipynb #30d7c9a1
 def _underfitting(df):
     if len(df) < WINDOW: return
     last, half = df.iloc[-1], df.iloc[len(df) // 2:]
@@ -222,7 +222,7 @@ def _underfitting(df):
         return (f"train ({acc_t:.1%}) and valid ({last.valid_accuracy:.1%}) accuracy are both below {LOW_ACC:.0%} and "
                 f"valid accuracy gained only {gain:+.1%} over the second half of the run")
 
-# %% ../nbs/05_interpret.ipynb #88360e27
+# %% ../nbs/05_interpret.ipynb #0048c743
 def _unstable(df):
     cols = [c for c in ('train_loss', 'valid_loss') if c in df]
     if not np.isfinite(df[cols].to_numpy()).all(): return "a loss became NaN or infinite"
@@ -232,14 +232,14 @@ def _unstable(df):
         e = int(df.epoch[jumps.index[0]])
         return f"valid loss jumped {jumps.iloc[0]:+.0%} at epoch {e} ({len(jumps)} jump(s) over {JUMP:.0%})"
 
-# %% ../nbs/05_interpret.ipynb #e75a9cde
+# %% ../nbs/05_interpret.ipynb #3709207b
 def _chance(df, n_classes):
     if not n_classes: return
     best, chance = df.valid_accuracy.max(), 1 / n_classes
     if best <= chance + CHANCE_MARGIN:
         return f"best valid accuracy {best:.1%} is at chance level for {n_classes} classes ({chance:.1%})"
 
-# %% ../nbs/05_interpret.ipynb #8e232ee3
+# %% ../nbs/05_interpret.ipynb #ffc7e23c
 def _phase2_no_gain(df):
     if df.phase.nunique() < 2: return
     p1 = df[df.phase == df.phase.min()].valid_accuracy.max()
@@ -247,7 +247,7 @@ def _phase2_no_gain(df):
     if later <= p1 + MIN_GAIN:
         return f"phase 2+ best valid accuracy {later:.1%} does not beat phase 1's {p1:.1%}"
 
-# %% ../nbs/05_interpret.ipynb #4bed4c51
+# %% ../nbs/05_interpret.ipynb #3fa18d0b
 RULES = {
     'chance': (_chance, 'error', "check labels and folders: each class folder must hold only its class and train/valid must use "
                "the same class names; check the pretrained weights loaded (not --weights none); try --lr1 auto."),
@@ -261,7 +261,7 @@ RULES = {
                        "--unfreeze layer3; with very little data, phase 1 alone may be enough."),
 }
 
-# %% ../nbs/05_interpret.ipynb #4cf810d8
+# %% ../nbs/05_interpret.ipynb #14c7a3a4
 def diagnose(history, n_classes:int|None=None) -> list:
     "Findings of every rule in `RULES` that fires on `history` (rows as in training_metrics.csv)"
     df = pd.DataFrame(history)
@@ -272,19 +272,19 @@ def diagnose(history, n_classes:int|None=None) -> list:
         if msg: out.append(Finding(name, sev, msg, fix))
     return out
 
-# %% ../nbs/05_interpret.ipynb #d60e6445
+# %% ../nbs/05_interpret.ipynb #6b7312d1
 def format_findings(findings) -> str:
     "Findings as text for the terminal"
     if not findings: return "diagnosis: healthy -- no rule fired (overfitting, underfitting, instability, chance level, phase 2 gain)"
     return '\n'.join(f"diagnosis [{f.severity}] {f.rule}: {f.message}\n    fix: {f.fix}" for f in findings)
 
-# %% ../nbs/05_interpret.ipynb #057310f2
+# %% ../nbs/05_interpret.ipynb #ea522fdb
 def _md_table(df:pd.DataFrame, fmt='{:.3f}') -> str:
     cells = lambda r: [fmt.format(v) if isinstance(v, float) else str(v) for v in r]
     lines = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
     return '\n'.join(lines + ['| ' + ' | '.join(cells(r)) + ' |' for r in df.itertuples(index=False)])
 
-# %% ../nbs/05_interpret.ipynb #13f4bc17
+# %% ../nbs/05_interpret.ipynb #743dd598
 def _render(blocks, run_dir:Path) -> tuple:
     "Markdown and self-contained HTML of report `blocks` [(kind, content)]"
     md, ht = [], ['<!doctype html><html><head><meta charset="utf-8"><title>twophase report</title><style>body{font-family:sans-serif;'
@@ -302,7 +302,7 @@ def _render(blocks, run_dir:Path) -> tuple:
             ht.append(f'<p><img alt="{c}" src="data:image/png;base64,{b64}"></p>')
     return '\n\n'.join(md) + '\n', '\n'.join(ht + ['</body></html>']) + '\n'
 
-# %% ../nbs/05_interpret.ipynb #e5927fa9
+# %% ../nbs/05_interpret.ipynb #b92f1b84
 def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) -> Path:
     "Evaluate the run in `run_dir` and write its `report/`; return the path of report.md"
     run_dir = Path(run_dir); rep = run_dir/'report'
@@ -349,7 +349,7 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
         diagnosis=[asdict(f) for f in findings], phases=ph.to_dict('records')))
     return rep/'report.md'
 
-# %% ../nbs/05_interpret.ipynb #042fdc35
+# %% ../nbs/05_interpret.ipynb #97ad5f87
 def image_files(paths) -> tuple:
     "(image files, [(path, reason)] of skipped ones) for files and folders in `paths`"
     from PIL import Image
@@ -365,7 +365,7 @@ def image_files(paths) -> tuple:
             except Exception as e: bad.append((f, f'not a readable image ({type(e).__name__})'))
     return files, bad
 
-# %% ../nbs/05_interpret.ipynb #e8961051
+# %% ../nbs/05_interpret.ipynb #68b19986
 def predict_files(learn:Learner, files, tta:bool=False, k:int=3) -> pd.DataFrame:
     "Predicted class and probability (plus the top `k`) for each image file"
     dl = learn.dls.test_dl(files, num_workers=0)
@@ -380,7 +380,7 @@ def predict_files(learn:Learner, files, tta:bool=False, k:int=3) -> pd.DataFrame
                              top_k=[' '.join(f'{vocab[i]}:{p:.3f}' for i, p in zip(ix.tolist(), pv.tolist()))
                                     for ix, pv in zip(top.indices, top.values)]))
 
-# %% ../nbs/05_interpret.ipynb #b77ed623
+# %% ../nbs/05_interpret.ipynb #72777fec
 class Deployable(nn.Module):
     "normalise -> model -> softmax, for export"
     def __init__(self, model:nn.Module):
@@ -390,7 +390,7 @@ class Deployable(nn.Module):
         self.register_buffer('std', torch.tensor(imagenet_stats[1]).view(1, 3, 1, 1))
     def forward(self, x): return self.model((x - self.mean) / self.std).softmax(1)
 
-# %% ../nbs/05_interpret.ipynb #17c479ba
+# %% ../nbs/05_interpret.ipynb #0c3c08b7
 def export_onnx(learn:Learner, fname, size:int=224, check:bool=True) -> float|None:
     "Write `learn.model` as ONNX to `fname` (+ classes.json); return max |onnxruntime - PyTorch| if `check`"
     fname = Path(fname)
