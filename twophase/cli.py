@@ -6,7 +6,7 @@ Docs: https://twophase.github.io/twophase/cli.html.md"""
 
 # %% ../nbs/06_cli.ipynb #f79d9b1d
 from __future__ import annotations
-import sys, argparse, shlex, warnings
+import sys, argparse, shlex, warnings, signal, threading
 from pathlib import Path
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  # raised inside torchvision/fastai imports
 from dataclasses import fields, asdict
@@ -14,7 +14,7 @@ from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load
 from .data import DatasetError, count_train_images, default_data
 from .check import check_dataset
 from .model import WeightsError
-from .train import RunDirError, run_training
+from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
 
 # %% auto #0
@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)")
     add_config_args(t)
     t.add_argument('--dry-run', action='store_true', help='print the resolved config and exit without training')
+    t.add_argument('--resume', metavar='RUN_DIR', help="continue an interrupted run from its newest checkpoint (its own "
+                   "config.json is used; other options are ignored)")
     c = sub.add_parser('check', help='check a dataset folder: unreadable, odd, huge, tiny, duplicate images; class folders')
     c.add_argument('data', help='dataset folder')
     c.add_argument('--strict', action='store_true', help='exit non-zero on warnings too')
@@ -106,15 +108,23 @@ def config_from_args(ns:argparse.Namespace) -> TwoPhaseConfig:
     return make_config(preset, n_images=n, **given)
 
 # %% ../nbs/06_cli.ipynb #bf1c7eee
-USER_ERRORS = (ConfigError, DatasetError, WeightsError, RunDirError, FileNotFoundError)
+USER_ERRORS = (ConfigError, DatasetError, WeightsError, RunDirError, FileNotFoundError, ValueError)
 
 # %% ../nbs/06_cli.ipynb #1ced579f
 def cmd_train(ns, argv):
-    cfg = config_from_args(ns)
-    if ns.dry_run:
-        for k, v in asdict(cfg).items(): print(f'{k:17s} {v}')
-        return
-    learn, run_dir = run_training(cfg, command=shlex.join(['twophase'] + argv))
+    cmd = shlex.join(['twophase'] + argv)
+    if ns.resume:
+        ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)]
+        if ignored: print(f"note: --resume uses the run's own config.json; ignoring {', '.join(ignored)}", file=sys.stderr)
+        learn, run_dir = resume_training(ns.resume, command=cmd)
+        if learn is None: return
+        cfg = load_config(run_dir)
+    else:
+        cfg = config_from_args(ns)
+        if ns.dry_run:
+            for k, v in asdict(cfg).items(): print(f'{k:17s} {v}')
+            return
+        learn, run_dir = run_training(cfg, command=cmd)
     if cfg.report:
         print(f"writing the report ...", flush=True)
         md = make_report(run_dir, load_run(run_dir))
@@ -174,14 +184,27 @@ def cmd_export(ns, argv):
 COMMANDS = dict(train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, export=cmd_export)
 
 # %% ../nbs/06_cli.ipynb #181a2a4f
+def _sigterm(signum, frame): raise KeyboardInterrupt(f"signal {signum}")
+
+# %% ../nbs/06_cli.ipynb #0598c31c
 def main(argv=None):
-    "Entry point of the `twophase` command"
+    "Entry point of the `twophase` command. Exit codes: 0 done, 1 `check` found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted"
     argv = sys.argv[1:] if argv is None else list(argv)
     ns = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers only live there
+    old = signal.signal(signal.SIGTERM, _sigterm) if main_thread else None  # SIGTERM stops like Ctrl-C
     try: return COMMANDS[ns.command](ns, argv) or 0
     except USER_ERRORS as e:
         print(f"twophase: error: {e}", file=sys.stderr)
         return 2
+    except TrainingError as e:
+        print(f"twophase: training stopped: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt as e:
+        print(f"twophase: {e if isinstance(e, TrainingInterrupted) else 'interrupted'}", file=sys.stderr)
+        return 130
+    finally:
+        if main_thread: signal.signal(signal.SIGTERM, old)
 
 # %% ../nbs/06_cli.ipynb #8e0f7dc0
 if __name__ == '__main__': sys.exit(main())
