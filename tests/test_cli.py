@@ -59,3 +59,13 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, msg):
     assert r.returncode == 2, r.stderr[-2000:]
     assert msg in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
     assert not (tmp_path/'out'/'export.pkl').exists()
+
+def test_relative_out_and_default_run_dir(tmp_path):
+    "Relative --out (and the default runs/<dataset>-<arch>-<time>) resolve against the working directory"
+    r = twophase('train', DATA, *TINY, '--out', 'rel/run', '--no-report', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/'rel/run/export.pkl').exists() and (tmp_path/'rel/run/models/best_model.pth').exists()
+    r = twophase('train', DATA, *TINY, '--no-report', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = list((tmp_path/'runs').iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith('imagenette4-resnet18-') and (runs[0]/'export.pkl').exists()

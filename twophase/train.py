@@ -345,7 +345,7 @@ def default_run_dir(data, arch:str) -> Path:
 # %% ../nbs/04_train.ipynb #d5deaf5b
 def export_learner(learn:Learner, fname):
     "`learn.export` to `fname` atomically, without the run's callbacks"
-    fname = Path(fname)
+    fname = Path(fname).absolute()  # fastai joins a relative name onto learn.path
     tmp = fname.with_name(f'.{fname.name}.tmp')
     try: learn.export(tmp)
     except BaseException:
