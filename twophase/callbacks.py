@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from collections import Counter
 from torch.distributions.beta import Beta
-from fastai.vision.all import Callback, Learner, MixHandler, MixUp, CutMix, ReduceLROnPlateau, CancelFitException
+from fastai.vision.all import noop, Callback, Learner, MixHandler, MixUp, CutMix, ReduceLROnPlateau, CancelFitException
 from .config import atomic_write, atomic_write_text
 
 # %% auto #0
@@ -81,8 +81,15 @@ class RunLogger(Callback):
     def before_fit(self):
         self.run = not hasattr(self.learn, 'lr_finder')  # lr_find's trial fit is not part of the run
         self.learn.history = self.history
-    def before_epoch(self): self.t0, self.learn.epoch_logged = time.time(), False
-    def after_cancel_epoch(self): self._skipped = True  # `fit(start_epoch=k)` skips epochs < k this way (resume)
+    def before_epoch(self):
+        self.t0, self.learn.epoch_logged = time.time(), False
+        self._unmute()
+
+    def after_cancel_epoch(self):  # `fit(start_epoch=k)` skips epochs < k this way (resume): no row, no table line
+        self._skipped, self._logger, self.learn.logger = True, self.learn.logger, noop
+
+    def _unmute(self):
+        if hasattr(self, '_logger'): self.learn.logger = self._logger; del self._logger
 
     def after_epoch(self):
         if getattr(self, '_skipped', False): self._skipped = False; return
@@ -101,6 +108,7 @@ class RunLogger(Callback):
         if self.run_dir: atomic_write_text(self.csv_path, pd.DataFrame(self.history).to_csv(index=False))
 
     def after_fit(self):
+        self._unmute()
         if self.run_dir and self.history: plot_history(self.history, self.curves_path)
 
     @staticmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
-from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, atomic_write, atomic_write_json
+from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json
 from .data import default_data, dls_from_config, dataset_summary, DatasetError
 from .check import check_dataset
 from PIL import Image
