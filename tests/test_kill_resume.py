@@ -14,19 +14,31 @@ SEED = 20240607  # the kill schedule's random delays
 # the kill campaign: SIGKILL after a random delay, SIGKILL inside a checkpoint write, Ctrl-C, then 3 more SIGKILLs
 PLAN = ['kill', 'ckpt-write', 'sigint', 'kill', 'kill', 'kill']
 
-# `twophase.cli.main`, optionally with `torch.save` slowed down: after writing it says CKPT-WRITE <temp file name>
-# and sleeps, so the test can kill the process while the temp file exists and has not been renamed yet.
+# `twophase.cli.main` with optional slow checkpoint writes, so the test can signal a process in the middle of one:
+# SLOW_SAVE=1: after `torch.save` has written, print CKPT-WRITE <temp file name> and sleep before returning (the temp
+# file exists and has not been renamed yet); SLOW_SAVE=inside: sleep inside `torch.save`, after its first write calls.
 HARNESS = '''
 import os, sys, time
-if os.environ.get('SLOW_SAVE') == '1':
+MODE, PAUSE = os.environ.get('SLOW_SAVE'), float(os.environ.get('SLOW_SAVE_S', '3'))
+def _name(f):
+    try: return os.path.basename(os.readlink(f'/proc/self/fd/{f.fileno()}'))
+    except Exception: return os.path.basename(str(getattr(f, 'name', f)))
+class _SlowFile:
+    "A file whose third write call pauses (torch.save writes through `write`)"
+    def __init__(self, f): self._f, self._n = f, 0
+    def write(self, b):
+        n = self._f.write(b); self._n += 1
+        if self._n == 3: print(f'CKPT-WRITE-INSIDE {_name(self._f)}', flush=True); time.sleep(PAUSE)
+        return n
+    def __getattr__(self, k): return getattr(self._f, k)
+if MODE:
     import torch
     _save = torch.save
     def _slow_save(obj, f, *args, **kwargs):
+        if MODE == 'inside' and hasattr(f, 'fileno'): return _save(obj, _SlowFile(f), *args, **kwargs)
         res = _save(obj, f, *args, **kwargs)
-        try: name = os.path.basename(os.readlink(f'/proc/self/fd/{f.fileno()}'))
-        except Exception: name = os.path.basename(str(getattr(f, 'name', f)))
-        print(f'CKPT-WRITE {name}', flush=True)
-        time.sleep(float(os.environ.get('SLOW_SAVE_S', '3')))
+        print(f'CKPT-WRITE {_name(f)}', flush=True)
+        time.sleep(PAUSE)
         return res
     torch.save = _slow_save
 from twophase.cli import main
@@ -38,10 +50,6 @@ def _undefined_globals(fn) -> list:
     return sorted({i.argval for i in dis.get_instructions(fn) if i.opname == 'LOAD_GLOBAL'
                    and i.argval not in fn.__globals__ and not hasattr(builtins, i.argval)})
 
-BUG_BEST_AHEAD = ("twophase/callbacks.py Checkpointer.after_epoch writes best_model.pth before checkpoint_epoch_NNN.pth; "
-                  "a kill between the two leaves best_model.pth one epoch ahead of the newest checkpoint, and a resume "
-                  "at a phase boundary starts the next phase from those future weights (start_from_best), so the "
-                  "resumed run no longer matches the uninterrupted one")
 
 def test_resume_code_has_no_undefined_names():
     "`resume_training` once called `load_config` without importing it: every resume died with NameError"
@@ -52,12 +60,12 @@ def test_resume_code_has_no_undefined_names():
 class Proc:
     "A `twophase` process started through the harness; stdout/stderr go to files"
     live = []
-    def __init__(self, harness, args, logs, name, slow_save=False):
+    def __init__(self, harness, args, logs, name, slow_save=None):
         self.name, self.out, self.err = name, logs/f'{name}.out', logs/f'{name}.err'
         env = {k: v for k, v in os.environ.items() if k != 'SLOW_SAVE'}
         env.update(PYTHONUNBUFFERED='1', PYTHONWARNINGS='ignore',
                    PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p))
-        if slow_save: env['SLOW_SAVE'] = '1'
+        if slow_save: env['SLOW_SAVE'] = slow_save
         with open(self.out, 'wb') as o, open(self.err, 'wb') as e:
             self.p = subprocess.Popen([sys.executable, str(harness), *map(str, args)], stdout=o, stderr=e, env=env,
                                       cwd=logs, start_new_session=True)
@@ -115,6 +123,14 @@ def tmp_files(run_dir) -> list: return sorted(p.relative_to(run_dir).as_posix() 
 
 def model_state(path) -> dict: return torch.load(path, map_location='cpu', weights_only=False)['model']
 
+def assert_same_weights(run, ref, msg=''):
+    "The last checkpoints of `run` and `ref` hold bit-identical weights (the message says if they are at least close)"
+    a, b = model_state(run/'models'/'checkpoint_epoch_006.pth'), model_state(ref/'models'/'checkpoint_epoch_006.pth')
+    assert a.keys() == b.keys()
+    diff = [k for k in a if not torch.equal(a[k], b[k])]
+    close = all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in diff)
+    assert diff == [], f"{len(diff)} tensors differ ({'allclose at 1e-6' if close else 'not even allclose'}), e.g. {diff[:3]}{msg}"
+
 def unreadable(run_dir, seen:dict) -> list:
     "Load every .pth in models/ that is new or changed since the last call; return the ones that do not load"
     bad = []
@@ -140,14 +156,14 @@ def campaign(tmp_path_factory, harness):
     "Run PLAN against one run directory, then resume it to the end; return what happened"
     d = tmp_path_factory.mktemp('killed'); run_dir = d/'run'
     rng, events, seen, launches = random.Random(SEED), [], {}, 0
-    def start(tag, slow=False):
+    def start(tag, slow=None):
         nonlocal launches
         launches += 1
         args = ['train', '--resume', run_dir] if launches > 1 else [*ARGS, '--out', run_dir]
         return Proc(harness, args, d, f'{launches:02d}-{tag}', slow)
     for step in PLAN:
         base = saved_epoch(run_dir) if launches else 0
-        pr = start(step, slow=step == 'ckpt-write')
+        pr = start(step, slow='1' if step == 'ckpt-write' else None)
         ev = dict(step=step, resumed_from=base if launches > 1 else None)
         if not wait_for(lambda: training_started(pr), pr, f'{pr.name} to start training'):
             ev.update(rc=pr.wait(), note='exited before training', tail=pr.tail()); events.append(ev); break
@@ -216,23 +232,19 @@ def test_killed_run_resumes_to_a_complete_run(campaign):
     r = twophase('train', '--resume', run)
     assert r.returncode == 0 and 'already finished' in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
 
-@pytest.mark.xfail(strict=True, reason=BUG_BEST_AHEAD)
 def test_killed_run_ends_with_the_uninterrupted_weights(campaign, ref):
     run = campaign['run']
     assert campaign['final_rc'] == 0, campaign['final_tail']
     cols = ['epoch', 'phase', 'phase_epoch', 'train_loss', 'train_accuracy', 'valid_loss', 'valid_accuracy', 'lr']
     got, want = [pd.read_csv(d/'logs'/'training_metrics.csv')[cols] for d in (run, ref)]
-    a, b = model_state(run/'models'/'checkpoint_epoch_006.pth'), model_state(ref/'models'/'checkpoint_epoch_006.pth')
-    assert a.keys() == b.keys()
-    diff = [k for k in a if not torch.equal(a[k], b[k])]
-    close = all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in diff)
-    assert diff == [], f"{len(diff)} tensors differ ({'allclose at 1e-6' if close else 'not even allclose'}), e.g. {diff[:3]}\n{got}\n{want}"
+    assert_same_weights(run, ref, f"\n{got}\n{want}")
     pd.testing.assert_frame_equal(got, want)
 
 def test_sigterm_then_resume(tmp_path, harness, ref):
     run = tmp_path/'run'
     pr = Proc(harness, [*ARGS, '--out', run], tmp_path, 'sigterm')
-    assert wait_for(lambda: csv_rows(run) >= 1, pr, 'the first CSV row'), pr.tail()
+    # after the first CSV row and its checkpoint: the signal lands in epoch 2 (a signal inside a write: next test)
+    assert wait_for(lambda: csv_rows(run) >= 1 and saved_epoch(run) >= 1, pr, 'the first checkpoint'), pr.tail()
     pr.p.send_signal(signal.SIGTERM)
     rc = pr.wait(timeout=120)
     assert rc == 130 and 'twophase train --resume' in pr.stderr and 'Traceback' not in pr.stderr, pr.tail()
@@ -241,5 +253,15 @@ def test_sigterm_then_resume(tmp_path, harness, ref):
     df = pd.read_csv(run/'logs'/'training_metrics.csv')
     assert list(df.epoch) == EPOCHS and list(df.phase) == PHASES
     assert tmp_files(run) == [] and json.loads((run/'config.json').read_text())['results']['finished'] is True
-    a, b = model_state(run/'models'/'checkpoint_epoch_006.pth'), model_state(ref/'models'/'checkpoint_epoch_006.pth')
-    assert all(torch.equal(a[k], b[k]) for k in b)
+    assert_same_weights(run, ref)
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_signal_inside_a_checkpoint_write_exits_130(tmp_path, harness, sig):
+    run = tmp_path/'run'
+    pr = Proc(harness, [*ARGS, '--out', run], tmp_path, 'inside', slow_save='inside')
+    assert wait_for(lambda: 'CKPT-WRITE-INSIDE' in pr.stdout, pr, 'a checkpoint write'), pr.tail()
+    assert tmp_files(run) != []  # the signal arrives with a temp file half written
+    pr.p.send_signal(sig)
+    rc = pr.wait(timeout=120)
+    assert tmp_files(run) == []  # atomic_write removed it
+    assert rc == 130 and 'twophase train --resume' in pr.stderr and 'Traceback' not in pr.stderr, pr.tail()

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from collections import Counter
 from torch.distributions.beta import Beta
-from fastai.vision.all import noop, Callback, Learner, MixHandler, MixUp, CutMix, ReduceLROnPlateau, CancelFitException
+from fastai.vision.all import noop, find_bs, Callback, Learner, MixHandler, MixUp, CutMix, ReduceLROnPlateau, CancelFitException
 from .config import atomic_write, atomic_write_text
 
 # %% auto #0
@@ -82,8 +82,12 @@ class RunLogger(Callback):
         self.run = not hasattr(self.learn, 'lr_finder')  # lr_find's trial fit is not part of the run
         self.learn.history = self.history
     def before_epoch(self):
-        self.t0, self.learn.epoch_logged = time.time(), False
+        self.t0, self.learn.epoch_logged, self._loss, self._n = time.time(), False, 0., 0
         self._unmute()
+
+    def after_batch(self):  # the mean training loss of the epoch (fastai's `train_loss` is a moving average across fits)
+        if self.training and len(self.yb):
+            bs = find_bs(self.yb); self._loss += float(self.learn.loss) * bs; self._n += bs
 
     def after_cancel_epoch(self):  # `fit(start_epoch=k)` skips epochs < k this way (resume): no row, no table line
         self._skipped, self._logger, self.learn.logger = True, self.learn.logger, noop
@@ -97,6 +101,7 @@ class RunLogger(Callback):
         self.phase_epoch += 1
         row = dict(epoch=len(self.history) + 1, phase=self.phase, phase_name=self.phase_name, phase_epoch=self.phase_epoch)
         row.update({n: float(v) for n, v in zip(names, self.learn.final_record)})
+        if self._n: row['train_loss'] = self._loss / self._n
         row.update(lr=float(self.opt.hypers[-1]['lr']), seconds=round(time.time() - self.t0, 2))
         self.history.append(row)
         self.learn.epoch_logged = True
@@ -185,18 +190,31 @@ class Checkpointer(Callback):
             self.best_state = dict(model={k: t.detach().clone() for k, t in self.learn.model.state_dict().items()},
                                    epoch=row['epoch'], phase=row['phase'])
         best = dict(best=self.best, best_epoch=self.best_epoch, monitor=self.monitor)
-        if self.dir and new_best: save_checkpoint(self.learn, self.best_path, row, **best)
+        # the periodic checkpoint first: if a kill lands between the two writes, best_model.pth lags behind
+        # (and `restore` repairs it from the checkpoint); it is never ahead of the newest checkpoint
         if self.dir and self.keep:
             save_checkpoint(self.learn, self.dir/f"checkpoint_epoch_{row['epoch']:03d}.pth", row, **best)
             for old in sorted(self.dir.glob('checkpoint_epoch_*.pth'))[:-self.keep]: old.unlink()
+        if self.dir and new_best: save_checkpoint(self.learn, self.best_path, row, **best)
         if new_best: self.log(f"  new best {self.monitor}={v:.4f} at epoch {row['epoch']}" + (f" -> {self.best_path.name}" if self.dir else ''))
 
     def restore(self, ckpt:dict):
-        "Continue from checkpoint `ckpt`: the best so far, and its weights from best_model.pth"
+        "Continue from checkpoint `ckpt`: the best so far, with best_model.pth checked (and repaired) against it"
         self.best, self.best_epoch = ckpt.get('best'), ckpt.get('best_epoch')
-        if self.best_path is not None and self.best_path.exists():
-            b = load_checkpoint(self.best_path)
-            self.best_state = dict(model=b['model'], epoch=b['epoch'], phase=b['phase'])
+        if self.best_epoch is None or self.dir is None: return
+        sources = [self.best_path, self.dir/f'checkpoint_epoch_{self.best_epoch:03d}.pth']
+        for p in sources:
+            try: b = load_checkpoint(p) if p.exists() else None
+            except Exception: b = None
+            if b is not None and b.get('epoch') == self.best_epoch: break
+        else: b = ckpt if ckpt.get('epoch') == self.best_epoch else None
+        if b is None:
+            self.log(f"WARNING: the weights of the best epoch ({self.best_epoch}) are no longer on disk; "
+                     f"'best' restarts from the resumed epoch"); self.best = self.best_epoch = None; return
+        if p != self.best_path or b is ckpt:  # best_model.pth was missing or stale (a kill between writes): repair it
+            atomic_write(self.best_path, lambda f: torch.save(b, f))
+            self.log(f"  repaired {self.best_path.name} from epoch {self.best_epoch}")
+        self.best_state = dict(model=b['model'], epoch=b['epoch'], phase=b['phase'])
 
 # %% ../nbs/03_callbacks.ipynb #25bf345a
 class NanGuard(Callback):

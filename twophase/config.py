@@ -6,29 +6,42 @@ Docs: https://twophase.github.io/twophase/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #63ec488c
 from __future__ import annotations
-import json, os, tempfile, platform
+import json, os, tempfile, platform, signal, threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'atomic_write', 'atomic_write_text',
-           'atomic_write_json', 'ConfigError', 'knob', 'lr_value', 'parse_phases', 'TwoPhaseConfig', 'validate_config',
-           'size_preset', 'parse_preset', 'make_config', 'suggest_config', 'versions', 'save_config', 'load_config']
+__all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'signals_deferred', 'atomic_write',
+           'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'lr_value', 'parse_phases',
+           'TwoPhaseConfig', 'validate_config', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
+           'versions', 'save_config', 'load_config']
 
 # %% ../nbs/00_config.ipynb #ab0e4018
+@contextmanager
+def signals_deferred(sigs=(signal.SIGINT, signal.SIGTERM)):
+    "Block `sigs` inside the block (main thread, POSIX); they are delivered when it ends"
+    if not hasattr(signal, 'pthread_sigmask') or threading.current_thread() is not threading.main_thread():
+        yield; return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, set(sigs))
+    try: yield
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+# %% ../nbs/00_config.ipynb #c07d64d4
 def atomic_write(path, write_fn, mode='wb'):
     "Call `write_fn(f)` on a temp file next to `path`, then rename it to `path`"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode) as f:
-            write_fn(f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with signals_deferred():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+        try:
+            with os.fdopen(fd, mode) as f:
+                write_fn(f)
+                f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 # %% ../nbs/00_config.ipynb #6aa4b3e1

@@ -156,6 +156,15 @@ def _resume_hint(run_dir, ck:Checkpointer) -> str:
     return (f"the last complete epoch is saved in {last[-1]}; continue with: twophase train --resume {run_dir}" if last
             else f"no epoch had completed; `twophase train --resume {run_dir}` starts it again")
 
+# %% ../nbs/04_train.ipynb #08bdb48e
+def _caused_by(e:BaseException, kind) -> bool:
+    "Whether `kind` is in the cause/context chain of `e`"
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, kind): return True
+        seen.add(id(e)); e = e.__cause__ or e.__context__
+    return False
+
 # %% ../nbs/04_train.ipynb #2ce37628
 def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
     "Put `learn` in the state saved in `ckpt` (taken during `phase`): data, frozen groups, weights, optimiser, RNG"
@@ -226,6 +235,9 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
         msg = f"interrupted during epoch {len(rl.history) + 1}; {_resume_hint(run_dir, ck)}"
         log(msg); raise TrainingInterrupted(msg) from e
     except RuntimeError as e:
+        if _caused_by(e, KeyboardInterrupt):  # an interrupt inside a C++ writer surfaces as its RuntimeError
+            msg = f"interrupted during epoch {len(rl.history) + 1}; {_resume_hint(run_dir, ck)}"
+            log(msg); raise TrainingInterrupted(msg) from e
         if 'out of memory' not in str(e).lower(): raise
         bs = learn.dls.bs
         msg = (f"out of memory on a batch of {bs} images at size {getattr(learn.dls, 'size', '?')} ({type(e).__name__}). "
