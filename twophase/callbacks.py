@@ -87,7 +87,7 @@ class RunLogger(Callback):
 
     def after_batch(self):  # the mean training loss of the epoch (fastai's `train_loss` is a moving average across fits)
         if self.training and len(self.yb):
-            bs = find_bs(self.yb); self._loss += float(self.learn.loss) * bs; self._n += bs
+            bs = find_bs(self.yb); self._loss += self.learn.loss.detach().item() * bs; self._n += bs
 
     def after_cancel_epoch(self):  # `fit(start_epoch=k)` skips epochs < k this way (resume): no row, no table line
         self._skipped, self._logger, self.learn.logger = True, self.learn.logger, noop
