@@ -50,7 +50,10 @@ def add_config_args(parser:argparse.ArgumentParser, skip=('data',)):
 def build_parser() -> argparse.ArgumentParser:
     "The `twophase` argument parser"
     p = argparse.ArgumentParser(prog='twophase', description="Two-phase transfer learning of pretrained ResNets "
-                                "on folder-per-class image datasets (fastai).")
+                                "on folder-per-class image datasets (fastai).", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="start with:\n  twophase check DATA\n  twophase train DATA --preset auto\n  twophase predict RUN_DIR photos/\n"
+               "each command has its own --help.\n"
+               "exit codes: 0 done, 1 check found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     t = sub.add_parser('train', help='train a classifier: head first, then layer4 + head',
         formatter_class=argparse.RawDescriptionHelpFormatter,
