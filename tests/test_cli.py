@@ -58,7 +58,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, msg):
     r = twophase('train', *[a.format(tmp=tmp_path) for a in args], '--out', tmp_path/'out', '--size', 32)
     assert r.returncode == 2, r.stderr[-2000:]
     assert msg in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert not (tmp_path/'out'/'export.pkl').exists()
+    assert not (tmp_path/'out').exists()  # a failed start leaves nothing that would block the corrected re-run
 
 def test_relative_out_and_default_run_dir(tmp_path):
     "Relative --out (and the default runs/<dataset>-<arch>-<time>) resolve against the working directory"

@@ -15,5 +15,8 @@ def test_quick_start_runs_as_written():
         r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=900)
         assert r.returncode == 0, r.stderr[-3000:]
         assert 'valid_accuracy' in r.stdout
-        for f in ('logs/training_metrics.csv', 'models/best_model.pth', 'export.pkl'): assert (run/f).exists(), f
+        for f in ('logs/training_metrics.csv', 'models/best_model.pth', 'export.pkl', 'config.json'): assert (run/f).exists(), f
+        from conftest import twophase
+        r = twophase('evaluate', run, cwd=ROOT)  # a run made from Python works with the CLI too
+        assert r.returncode == 0 and 'plain: top-1' in r.stdout, r.stderr[-2000:]
     finally: shutil.rmtree(run, ignore_errors=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastai.vision.all import PILImage, image_extensions
 
@@ -44,7 +45,7 @@ def load_rgb(fn) -> Image.Image:
 class CheckedImage(PILImage):
     "fastai `PILImage` that loads files upright and as proper RGB (see `load_rgb`)"
     @classmethod
-    def create(cls, fn, **kwargs):
+    def create(cls, fn:Path|str|torch.Tensor|np.ndarray|bytes|Image.Image, **kwargs):  # the types fastai's PILImage takes
         if isinstance(fn, (str, Path)): return cls(load_rgb(fn))
         return super().create(fn, **kwargs)
 

@@ -10,8 +10,9 @@ import sys, argparse, shlex, warnings, signal, threading
 from pathlib import Path
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  # raised inside torchvision/fastai imports
 from dataclasses import fields, asdict
+from . import __version__
 from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, atomic_write_text
-from .data import DatasetError, count_train_images, default_data
+from .data import DatasetError, count_train_images, default_data, split_sibling_warning
 from .check import check_dataset
 from .model import WeightsError
 from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="start with:\n  twophase check DATA\n  twophase train DATA --preset auto\n  twophase predict RUN_DIR photos/\n"
                "each command has its own --help.\n"
                "exit codes: 0 done, 1 check found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted")
+    p.add_argument('--version', action='version', version=f'twophase {__version__}')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     t = sub.add_parser('train', help='train a classifier: head first, then layer4 + head',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -137,6 +139,7 @@ def cmd_train(ns, argv):
 
 # %% ../nbs/06_cli.ipynb #87f9deb7
 def cmd_check(ns, argv):
+    if (w := split_sibling_warning(ns.data)): print(w)
     rep = check_dataset(ns.data, full=not ns.quick, max_pixels=ns.max_pixels, min_size=ns.min_image_size)
     print(rep.summary(max_lines=10**6))
     stop = rep.problems(ns.strict)
@@ -154,11 +157,12 @@ def cmd_report(ns, argv):
 # %% ../nbs/06_cli.ipynb #144585a9
 def cmd_evaluate(ns, argv):
     learn = load_run(ns.run_dir)
-    for tta in ([False, True] if ns.tta else [False]):
-        ev = evaluate(learn, tta=tta)
+    evs = {tta: evaluate(learn, tta=tta) for tta in ([False, True] if ns.tta else [False])}
+    for tta, ev in evs.items():
         top5 = 'n/a (<= 5 classes)' if ev['top5'] is None else f"{ev['top5']:.4f}"
         print(f"{'TTA' if tta else 'plain'}: top-1 {ev['top1']:.4f}  top-5 {top5}  loss {ev['loss']:.4f}  ({ev['n']} images)")
-    print(ev['per_class'].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    print("per class (plain evaluation):")
+    print(evs[False]['per_class'].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
 
 # %% ../nbs/06_cli.ipynb #39fbbf72
 def cmd_predict(ns, argv):
@@ -180,8 +184,10 @@ def cmd_export(ns, argv):
     size = ns.size or load_config(run_dir).size
     out = Path(ns.out) if ns.out else run_dir/'model.onnx'
     diff = export_onnx(learn, out, size=size)
-    print(f"ONNX model -> {out} (classes in {out.with_suffix('.classes.json').name}); input: RGB in [0,1], "
-          f"shape (N, 3, {size}, {size}); output: probabilities. onnxruntime vs PyTorch: max abs diff {diff:.2e}")
+    print(f"ONNX model -> {out} (classes in {out.with_suffix('.classes.json').name})\n"
+          f"  input: RGB scaled to [0,1], shape (N, 3, {size}, {size}) -- prepare images as twophase validates them: "
+          f"centre-crop to a square, resize to {size}x{size}; ImageNet normalisation is inside the model\n"
+          f"  output: class probabilities. onnxruntime vs PyTorch: max abs diff {diff:.2e}")
 
 # %% ../nbs/06_cli.ipynb #a68e25d4
 COMMANDS = dict(train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, export=cmd_export)

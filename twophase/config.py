@@ -6,14 +6,14 @@ Docs: https://twophase.github.io/twophase/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #63ec488c
 from __future__ import annotations
-import json, os, tempfile, platform, signal, threading
+import json, os, tempfile, platform, signal, threading, argparse
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'signals_deferred', 'atomic_write',
-           'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'lr_value', 'parse_phases',
+           'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases',
            'TwoPhaseConfig', 'validate_config', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
            'versions', 'save_config', 'load_config']
 
@@ -28,6 +28,9 @@ def signals_deferred(sigs=(signal.SIGINT, signal.SIGTERM)):
     finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 # %% ../nbs/00_config.ipynb #c07d64d4
+_UMASK = os.umask(0); os.umask(_UMASK)  # the process umask, read once
+
+# %% ../nbs/00_config.ipynb #2e85753e
 def atomic_write(path, write_fn, mode='wb'):
     "Call `write_fn(f)` on a temp file next to `path`, then rename it to `path`"
     path = Path(path)
@@ -38,6 +41,7 @@ def atomic_write(path, write_fn, mode='wb'):
             with os.fdopen(fd, mode) as f:
                 write_fn(f)
                 f.flush(); os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -70,11 +74,15 @@ def knob(default, help:str, group:str, choices=None, parse=None, **kw):
     return field(default=default, metadata=dict(help=help, group=group, choices=choices, parse=parse, **kw))
 
 # %% ../nbs/00_config.ipynb #b0457626
+class LrError(argparse.ArgumentTypeError, ValueError):
+    "A value that is not a learning rate (argparse shows its message as is)"
+
+# %% ../nbs/00_config.ipynb #02ad9b96
 def lr_value(v):
     "A learning rate: a number, or 'auto' (found by `lr_find`)"
     if isinstance(v, str) and v.strip().lower() == 'auto': return 'auto'
     try: return float(v)
-    except (TypeError, ValueError): raise ValueError(f"not a learning rate: {v!r} (a number such as 1e-3, or 'auto')") from None
+    except (TypeError, ValueError): raise LrError(f"not a learning rate: {v!r} (give a number such as 1e-3, or 'auto')") from None
 
 # %% ../nbs/00_config.ipynb #439e6de6
 def parse_phases(spec:str) -> list:

@@ -46,8 +46,9 @@ def read_state_dict(path) -> dict:
                            f"name (DEFAULT, IMAGENET1K_V1) or 'none' for random init.")
     try: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise WeightsError(f"could not read weights file {path} ({type(e).__name__}: {e}). It should be a "
-                           f"state_dict saved with torch.save(model.state_dict(), path).") from e
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ''
+        raise WeightsError(f"could not read weights file {path} ({type(e).__name__}: {first}). It should be a "
+                           f"state_dict of tensors saved with torch.save(model.state_dict(), path).") from None
     for k in ('state_dict', 'model'):
         if isinstance(sd, dict) and isinstance(sd.get(k), dict): sd = sd[k]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):

@@ -7,13 +7,13 @@ Docs: https://twophase.github.io/twophase/train.html.md"""
 # %% ../nbs/04_train.ipynb #2aab4ede
 from __future__ import annotations
 import os, time, shutil, datetime, json
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
 from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json
-from .data import default_data, dls_from_config, dataset_summary, DatasetError
+from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
 from .check import check_dataset
 from PIL import Image
 from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights
@@ -23,9 +23,9 @@ from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, Na
 # %% auto #0
 __all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'fit_phase', 'describe_phase',
            'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
-           'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit', 'config_phases', 'RunDirError',
-           'prepare_run_dir', 'check_writable', 'default_run_dir', 'export_learner', 'load_init', 'run_training',
-           'latest_checkpoint', 'resume_training']
+           'ensure_run_config', 'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit', 'config_phases',
+           'RunDirError', 'prepare_run_dir', 'check_writable', 'default_run_dir', 'export_learner', 'load_init',
+           'run_training', 'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
 @dataclass
@@ -153,8 +153,9 @@ class TrainingInterrupted(KeyboardInterrupt):
 def _resume_hint(run_dir, ck:Checkpointer) -> str:
     if run_dir is None: return "no run directory, so nothing was saved"
     last = sorted((Path(run_dir)/'models').glob('checkpoint_epoch_*.pth'))
-    return (f"the last complete epoch is saved in {last[-1]}; continue with: twophase train --resume {run_dir}" if last
-            else f"no epoch had completed; `twophase train --resume {run_dir}` starts it again")
+    return (f"the last saved epoch is {int(last[-1].stem.split('_')[-1])} ({last[-1]}); continue with: "
+            f"twophase train --resume {run_dir}" if last
+            else f"no epoch had been saved yet; `twophase train --resume {run_dir}` starts the run again")
 
 # %% ../nbs/04_train.ipynb #08bdb48e
 def _caused_by(e:BaseException, kind) -> bool:
@@ -175,6 +176,15 @@ def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
     set_rng_states(ckpt['rng'], learn)
 
 # %% ../nbs/04_train.ipynb #b026ffed
+def ensure_run_config(learn:Learner, run_dir:Path):
+    "Write `run_dir`/config.json from `learn`'s DataLoaders if there is none"
+    if (run_dir/'config.json').exists() or not hasattr(learn.dls, 'rebuild'): return
+    known = {f.name for f in fields(TwoPhaseConfig)}
+    kw = {k: v for k, v in learn.dls.rebuild.keywords.items() if k in known}
+    cfg = TwoPhaseConfig(data=str(learn.dls.data_path), arch=getattr(learn, 'arch', 'resnet18'), weights=None, **kw)
+    save_config(cfg, run_dir/'config.json', source='python API (progressive_fit)', dataset=dataset_summary(learn.dls))
+
+# %% ../nbs/04_train.ipynb #35ab7314
 def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     phases:list, # `Phase`s, run in order
                     run_dir=None, # write logs/ and models/ here (optional)
@@ -190,7 +200,9 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                    ) -> pd.DataFrame:
     "Train `learn` through `phases`; return the run history (one row per epoch)"
     run_dir = Path(run_dir) if run_dir else None
-    if run_dir: learn.path = run_dir  # so `learn.export()` / `learn.save()` land in the run directory
+    if run_dir:
+        learn.path = run_dir  # so `learn.export()` / `learn.save()` land in the run directory
+        ensure_run_config(learn, run_dir)
     log = log or RunLog(run_dir/'logs'/'training.log' if run_dir else None)
     rl, ck = RunLogger(run_dir, log=RunLog(log.path, echo=False)), Checkpointer(run_dir, monitor, keep_checkpoints, log)
     guard = NanGuard()
@@ -232,12 +244,12 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     f"Fix: lower the learning rates (--preset unstable divides them by 3, or --lr{min(i, 3)} auto), "
                     f"a larger effective batch (--accum), and check the data (twophase check DATA).")
     except KeyboardInterrupt as e:
-        msg = f"interrupted during epoch {len(rl.history) + 1}; {_resume_hint(run_dir, ck)}"
-        log(msg); raise TrainingInterrupted(msg) from e
+        msg = f"interrupted; {_resume_hint(run_dir, ck)}"
+        log(msg, echo=False); raise TrainingInterrupted(msg) from e
     except RuntimeError as e:
         if _caused_by(e, KeyboardInterrupt):  # an interrupt inside a C++ writer surfaces as its RuntimeError
-            msg = f"interrupted during epoch {len(rl.history) + 1}; {_resume_hint(run_dir, ck)}"
-            log(msg); raise TrainingInterrupted(msg) from e
+            msg = f"interrupted; {_resume_hint(run_dir, ck)}"
+            log(msg, echo=False); raise TrainingInterrupted(msg) from e
         if 'out of memory' not in str(e).lower(): raise
         bs = learn.dls.bs
         msg = (f"out of memory on a batch of {bs} images at size {getattr(learn.dls, 'size', '?')} ({type(e).__name__}). "
@@ -382,28 +394,9 @@ def load_init(learn:Learner, src, log:RunLog):
     log(f"init: weights from {p} (epoch {ck.get('epoch')}, phase {ck.get('phase')})")
 
 # %% ../nbs/04_train.ipynb #704deba8
-def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
-                 command:str|None=None, # the command line, recorded in config.json
-                 echo:bool=True, # print the log lines as well as writing them
-                 resume_dir=None, # continue the run in this directory (see `resume_training`)
-                 cbs=None # extra callbacks for the learner
-                ):
-    "Train per `cfg` into a run directory; return `(learn, run_dir)`"
-    data = Path(cfg.data).expanduser() if cfg.data else default_data()
-    phases = config_phases(cfg)
-    ckpt, resumed = None, []
-    if resume_dir:
-        run_dir = check_writable(Path(resume_dir))
-        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
-        for t in run_dir.rglob('.*.tmp'): t.unlink()  # half-written files of a killed run (writes are atomic)
-        path, ckpt = latest_checkpoint(run_dir, log)
-        old = json.loads((run_dir/'config.json').read_text())
-        resumed = old.get('resumed', []) + [datetime.datetime.now().isoformat(timespec='seconds')]
-        log(f"resuming {run_dir} from {path}" if ckpt else f"resuming {run_dir}: no complete epoch was saved, starting from the beginning")
-        if not ckpt: (run_dir/'logs'/'training_metrics.csv').unlink(missing_ok=True)
-    else:
-        run_dir = prepare_run_dir(cfg.out or default_run_dir(data, cfg.arch), cfg.overwrite)
-        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
+def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs):
+    "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
+    if (w := split_sibling_warning(data)): log(w)
     files = None
     Image.MAX_IMAGE_PIXELS = max(cfg.max_pixels, Image.MAX_IMAGE_PIXELS or 0)  # --max-pixels also lifts PIL's bomb limit
     if cfg.check != 'off':
@@ -422,7 +415,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), command=command, started=started,
                  phases=[asdict(p) for p in phases], **({'resumed': resumed} if resumed else {}))
-    if resume_dir: extra.update(started=old.get('started', started), command=old.get('command', command))
+    if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command))
     save_config(cfg, run_dir/'config.json', **extra)
     log(f"twophase run -> {run_dir}")
     log(f"data: {data} ({summary['layout']}): {summary['n_train']} train / {summary['n_valid']} valid images, "
@@ -431,6 +424,37 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
+    return learn, dls, summary, extra
+
+# %% ../nbs/04_train.ipynb #2b87e506
+def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
+                 command:str|None=None, # the command line, recorded in config.json
+                 echo:bool=True, # print the log lines as well as writing them
+                 resume_dir=None, # continue the run in this directory (see `resume_training`)
+                 cbs=None # extra callbacks for the learner
+                ):
+    "Train per `cfg` into a run directory; return `(learn, run_dir)`"
+    data = Path(cfg.data).expanduser() if cfg.data else default_data()
+    phases = config_phases(cfg)
+    ckpt, resumed, prev = None, [], {}
+    if resume_dir:
+        run_dir = check_writable(Path(resume_dir))
+        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
+        for t in run_dir.rglob('.*.tmp'): t.unlink()  # half-written files of a killed run (writes are atomic)
+        path, ckpt = latest_checkpoint(run_dir, log)
+        prev = json.loads((run_dir/'config.json').read_text())
+        resumed = prev.get('resumed', []) + [datetime.datetime.now().isoformat(timespec='seconds')]
+        log(f"resuming {run_dir} from {path}" if ckpt else f"resuming {run_dir}: no complete epoch was saved, starting from the beginning")
+        if not ckpt: (run_dir/'logs'/'training_metrics.csv').unlink(missing_ok=True)
+    else:
+        out = Path(cfg.out or default_run_dir(data, cfg.arch)).expanduser()
+        fresh = not out.exists()
+        run_dir = prepare_run_dir(out, cfg.overwrite)
+        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
+    try: learn, dls, summary, extra = _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs)
+    except BaseException:
+        if not resume_dir and fresh: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
+        raise
     t0 = time.time()
     hist = progressive_fit(learn, phases, run_dir=run_dir, keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
                            phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
