@@ -18,8 +18,8 @@ from fastai.vision.all import noop, find_bs, Callback, Learner, MixHandler, MixU
 from .config import atomic_write, atomic_write_text
 
 # %% auto #0
-__all__ = ['RunLog', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'checkpoint_dict', 'save_checkpoint',
-           'load_checkpoint', 'Checkpointer', 'NanGuard', 'MixUpCutMix']
+__all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'checkpoint_dict',
+           'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'NanGuard', 'MixUpCutMix']
 
 # %% ../nbs/03_callbacks.ipynb #5b9b811c
 class RunLog:
@@ -34,6 +34,13 @@ class RunLog:
             for line in str(msg).splitlines() or ['']: f.write(f'{stamp} {line}\n')
 
 # %% ../nbs/03_callbacks.ipynb #e0d9e01b
+def save_fig(fig:Figure, fname, dpi:int=100) -> Figure:
+    "Save `fig` as PNG to `fname` atomically; return `fig`"
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi)
+    atomic_write(fname, lambda f: f.write(buf.getvalue()))
+    return fig
+
+# %% ../nbs/03_callbacks.ipynb #3eae99cf
 def plot_history(history, # rows as written by `RunLogger` (list of dicts or DataFrame)
                  fname=None # save the PNG here (atomically) if given
                 ) -> Figure:
@@ -55,10 +62,7 @@ def plot_history(history, # rows as written by `RunLogger` (list of dicts or Dat
                     va='top', ha='left', fontsize=8, color='dimgrey')
         ax.set_xlabel('epoch'); ax.set_title(title); ax.grid(alpha=0.3); ax.legend(loc='best', fontsize=8)
         if title == 'accuracy': ax.set_ylim(0, 1.02)
-    if fname is not None:
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=110)
-        atomic_write(fname, lambda f: f.write(buf.getvalue()))
-    return fig
+    return save_fig(fig, fname, dpi=110) if fname is not None else fig
 
 # %% ../nbs/03_callbacks.ipynb #5e77d35d
 class RunLogger(Callback):
