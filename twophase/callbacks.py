@@ -18,7 +18,7 @@ from fastai.vision.all import noop, find_bs, Callback, Learner, MixHandler, MixU
 from .config import atomic_write, atomic_write_text
 
 # %% auto #0
-__all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'checkpoint_dict',
+__all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'whole_model', 'checkpoint_dict',
            'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'NanGuard', 'MixUpCutMix']
 
 # %% ../nbs/03_callbacks.ipynb #5b9b811c
@@ -142,11 +142,17 @@ def set_rng_states(d:dict, learn:Learner|None=None):
     if learn is not None and 'train_dl' in d: learn.dls.train.rng.setstate(d['train_dl'])
 
 # %% ../nbs/03_callbacks.ipynb #58bddbf3
+def whole_model(learn:Learner):
+    "`learn`'s whole model, also while a feature-cached phase trains only its tail"
+    m = learn.__dict__.get('whole_model')
+    return learn.model if m is None else m
+
+# %% ../nbs/03_callbacks.ipynb #e0df5c8a
 def checkpoint_dict(learn:Learner, row:dict|None=None, **extra) -> dict:
     "What a checkpoint file holds: weights plus everything needed to use them or continue training"
     row = row or {}
     plateau = [dict(best=c.best, wait=c.wait) for c in learn.cbs if isinstance(c, ReduceLROnPlateau)]
-    return dict(model=learn.model.state_dict(), vocab=list(learn.dls.vocab), arch=getattr(learn, 'arch', None),
+    return dict(model=whole_model(learn).state_dict(), vocab=list(learn.dls.vocab), arch=getattr(learn, 'arch', None),
                 epoch=row.get('epoch'), phase=row.get('phase'), phase_epoch=row.get('phase_epoch'),
                 phase_name=row.get('phase_name'), metrics=row or None,
                 opt=learn.opt.state_dict() if learn.opt is not None else None,
@@ -163,7 +169,7 @@ def save_checkpoint(learn:Learner, path, row:dict|None=None, **extra):
 def load_checkpoint(path, learn:Learner|None=None) -> dict:
     "Read a checkpoint file (a twophase run's own: it holds RNG states, so not weights-only); load its weights into `learn.model` if given"
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    if learn is not None: learn.model.load_state_dict(ckpt['model'])
+    if learn is not None: whole_model(learn).load_state_dict(ckpt['model'])
     return ckpt
 
 # %% ../nbs/03_callbacks.ipynb #29078038
@@ -191,7 +197,7 @@ class Checkpointer(Callback):
         new_best = v is not None and self._better(v)
         if new_best:
             self.best, self.best_epoch = v, row['epoch']
-            self.best_state = dict(model={k: t.detach().clone() for k, t in self.learn.model.state_dict().items()},
+            self.best_state = dict(model={k: t.detach().clone() for k, t in whole_model(self.learn).state_dict().items()},
                                    epoch=row['epoch'], phase=row['phase'])
         best = dict(best=self.best, best_epoch=self.best_epoch, monitor=self.monitor)
         # the periodic checkpoint first: if a kill lands between the two writes, best_model.pth lags behind

@@ -26,7 +26,7 @@ __all__ = ['GROUP_TITLES', 'USER_ERRORS', 'COMMANDS', 'add_config_args', 'build_
 GROUP_TITLES = dict(data='data', augmentation='augmentation (RandAugment, MixUp, CutMix: from phase 2 on)',
                     regularisation='regularisation', model='model and weights',
                     phases='phases (what trains, how long, how fast)', schedule='schedule and optimiser',
-                    run='run directory and outputs')
+                    speed='speed (feature cache, memory format, threads)', run='run directory and outputs')
 
 # %% ../nbs/06_cli.ipynb #64833100
 def _arg_type(f):
@@ -41,7 +41,7 @@ def add_config_args(parser:argparse.ArgumentParser, skip=('data',)):
         if f.name in skip: continue
         md, typ, flag = f.metadata, _arg_type(f), '--' + f.name.replace('_', '-')
         dflt = '' if 'default' in md['help'] else f" (default: {f.default})"
-        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=md['help'] + dflt)
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(md['help'] + dflt).replace('%', '%%'))  # argparse formats help with %
         if typ is bool: kw['action'] = argparse.BooleanOptionalAction
         else: kw.update(type=md.get('parse') or typ, choices=md.get('choices'), metavar=None if md.get('choices') else f.name.upper())
         groups[md['group']].add_argument(flag, **kw)
@@ -68,12 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                "  twophase train data/ --preset regularised      # seed 2: RandAugment 2/9, MixUp 0.2, CutMix 1.0,\n"
                "                                                 # block dropout 0.02, 128 -> 224 px, bs 32 x 4\n"
                "  twophase train data/ --preset three_phase --lr3 auto\n"
+               "  twophase train data/ --fast                    # feature cache, no pixel augmentation, channels-last\n"
                "environment: TWOPHASE_DATA (default dataset), TWOPHASE_WEIGHTS (stands in for --weights DEFAULT)",
         )
     t.add_argument('data', nargs='?', default=argparse.SUPPRESS,
                    help="dataset folder: DATA/train/<class>/ + DATA/valid/<class>/, or DATA/<class>/ "
                         "(default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)")
     add_config_args(t)
+    t.add_argument('--fast', action='store_true', default=argparse.SUPPRESS,
+                   help="the fastest settings that keep accuracy: same as --preset fast (combines with other presets)")
     t.add_argument('--dry-run', action='store_true', help='print the resolved config and exit without training')
     t.add_argument('--resume', metavar='RUN_DIR', help="continue an interrupted run from its newest checkpoint (its own "
                    "config.json is used; other options are ignored)")
@@ -106,6 +109,7 @@ def config_from_args(ns:argparse.Namespace) -> TwoPhaseConfig:
     "The resolved `TwoPhaseConfig` for parsed `train` options"
     given = {f.name: getattr(ns, f.name) for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)}
     preset = given.pop('preset', None)
+    if getattr(ns, 'fast', False): preset = ','.join(['fast'] + [p for p in str(preset or '').split(',') if p and p != 'fast'])
     n = None
     if preset and 'auto' in parse_preset(preset):
         data = given.get('data') or default_data()

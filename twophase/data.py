@@ -6,16 +6,16 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 
 # %% auto #0
 __all__ = ['LAYOUT_HELP', 'DatasetError', 'find_layout', 'split_sibling_warning', 'default_data', 'default_workers',
-           'image_block', 'RandAugment', 'Items', 'InFolder', 'get_dls', 'dls_from_config', 'dataset_summary',
-           'count_train_images']
+           'CentreResize', 'TrainFlip', 'image_block', 'RandAugment', 'Items', 'InFolder', 'SubsetSplitter', 'get_dls',
+           'dls_from_config', 'dataset_summary', 'count_train_images']
 
 # %% ../nbs/01_data.ipynb #46f89ec7
-import os
+import os, random
 from functools import partial
 from pathlib import Path
 from collections import Counter
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, GrandparentSplitter, RandomSplitter,
-    RandomResizedCrop, Resize, Flip, Normalize, imagenet_stats, FuncSplitter, get_image_files, parent_label, image_extensions,
+    RandomResizedCrop, Resize, Normalize, imagenet_stats, FuncSplitter, get_image_files, parent_label, image_extensions,
     untar_data, URLs, set_seed, defaults, RandTransform, PILImage)
 from torchvision.transforms import v2 as tv2
 from .config import TwoPhaseConfig
@@ -84,11 +84,22 @@ def default_workers(n_cpus:int|None=None):
     return 0 if n <= 2 else min(n, 8)
 
 # %% ../nbs/01_data.ipynb #5d48919e
+class CentreResize(Resize):
+    "fastai `Resize` that crops the centre on the training set too (deterministic)"
+    def before_call(self, b, split_idx): self.pcts = (0.5, 0.5)
+
+# %% ../nbs/01_data.ipynb #16cc9903
+class TrainFlip(RandTransform):
+    "Horizontal flip of training images with probability `p` (validation images are left alone)"
+    split_idx = 0
+    def __init__(self, p:float=0.5): super().__init__(p=p)
+    def encodes(self, x:PILImage): return x.flip_lr()
+
+# %% ../nbs/01_data.ipynb #60db000e
 def image_block(size:int, aug:bool=True, min_scale:float=0.75):
     "Item and batch transforms: random-resized crops + flips for training (if `aug`), ImageNet normalisation"
-    item = RandomResizedCrop(size, min_scale=min_scale) if aug else Resize(size)
-    batch = ([Flip()] if aug else []) + [Normalize.from_stats(*imagenet_stats)]
-    return item, batch
+    item = [RandomResizedCrop(size, min_scale=min_scale), TrainFlip()] if aug else [CentreResize(size)]
+    return item, [Normalize.from_stats(*imagenet_stats)]
 
 # %% ../nbs/01_data.ipynb #5f292cb5
 class RandAugment(RandTransform):
@@ -112,6 +123,18 @@ class InFolder:
     def __call__(self, fn): return self.folder in Path(fn).parents
 
 # %% ../nbs/01_data.ipynb #0a49a3d1
+class SubsetSplitter:
+    "Keep `pct`% of each class's training indices from `splitter` (at least one), chosen by `seed`"
+    def __init__(self, splitter, pct:float, seed:int, label): self.splitter, self.pct, self.seed, self.label = splitter, pct, seed, label
+    def __call__(self, items):
+        train, valid = self.splitter(items)
+        by_class = {}
+        for i in train: by_class.setdefault(self.label(items[i]), []).append(i)
+        rng = random.Random(self.seed)
+        keep = [j for c in sorted(by_class) for j in rng.sample(by_class[c], max(1, round(len(by_class[c]) * self.pct / 100)))]
+        return sorted(keep), valid
+
+# %% ../nbs/01_data.ipynb #bfa77b24
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
             bs:int=32, # batch size
@@ -123,6 +146,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
             randaug_n:int=0, # RandAugment ops per training image (0: off)
             randaug_m:int=9, # RandAugment magnitude
             files:list|None=None, # the images to use (e.g. `check_dataset(path).good_files`); default: all listed
+            subset_pct:float|None=None, # train on this % of the training images of every class (validation kept whole)
             **kwargs # passed on to `DataBlock.dataloaders`
            ):
     "fastai `DataLoaders` for a folder dataset"
@@ -132,23 +156,25 @@ def get_dls(path, # dataset folder (see `find_layout`)
     if files is None: files = [f for r in roots.values() for f in list_files(r)[0] if f.parent != r]
     files = [Path(f) for f in files]
     splitter = (FuncSplitter(InFolder(roots['valid'])) if layout == 'split' else RandomSplitter(valid_pct, seed=seed))
+    if subset_pct and subset_pct < 100: splitter = SubsetSplitter(splitter, subset_pct, seed, ClassOf(roots.values()))
     item, batch = image_block(size, aug, min_scale)
-    item = [item] + ([RandAugment(randaug_n, randaug_m)] if aug and randaug_n else [])
+    item = item + ([RandAugment(randaug_n, randaug_m)] if aug and randaug_n else [])
     dblock = DataBlock(blocks=(ImageBlock(cls=CheckedImage), CategoryBlock), get_items=Items(files),
                        splitter=splitter, get_y=ClassOf(roots.values()), item_tfms=item, batch_tfms=batch)
     set_seed(seed)
     dls = dblock.dataloaders(path, bs=bs, num_workers=default_workers() if num_workers is None else num_workers, **kwargs)
-    dls.data_path, dls.layout, dls.size, dls.randaug = path, layout, size, (randaug_n, randaug_m) if randaug_n else None
+    dls.data_path, dls.layout, dls.size, dls.aug = path, layout, size, aug
+    dls.randaug = (randaug_n, randaug_m) if aug and randaug_n else None
     # same data, split and classes with other settings: `dls.rebuild(size=224)` (progressive resizing)
     dls.rebuild = partial(get_dls, path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
-                          aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, **kwargs)
+                          aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, subset_pct=subset_pct, **kwargs)
     return dls
 
-# %% ../nbs/01_data.ipynb #bfa77b24
+# %% ../nbs/01_data.ipynb #c52e54c5
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
-              min_scale=cfg.min_scale)
+              min_scale=cfg.min_scale, aug=cfg.aug, subset_pct=cfg.subset_pct)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
 # %% ../nbs/01_data.ipynb #cd51babf

@@ -19,7 +19,7 @@ from .config import TwoPhaseConfig, ARCHS
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
            'torchvision_weights', 'resnet_backbone', 'resnet_body', 'seed_head', 'two_phase_splitter', 'n_features',
            'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
-           'two_phase_learner', 'learner_from_config', 'param_counts']
+           'two_phase_learner', 'apply_precision', 'learner_from_config', 'param_counts']
 
 # %% ../nbs/02_model.ipynb #8afb8235
 class WeightsError(ValueError):
@@ -183,11 +183,13 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       label_smoothing:float=0., # label smoothing of the cross-entropy loss
                       metrics=None, # default: `default_metrics(n_classes)`
                       wd:float=0.01, # decoupled weight decay
+                      channels_last:bool=False, # channels-last memory format (faster convolutions on oneDNN CPUs and recent GPUs)
                       **kwargs # passed on to `Learner`
                      ) -> Learner:
     "A `Learner` on a pretrained ResNet with the seed head, frozen for phase 1"
     n = len(dls.vocab)
     model = two_phase_model(n, arch, weights, head_hidden, head_dropout, block_dropout)
+    if channels_last: model = model.to(memory_format=torch.channels_last)
     cbs = L(kwargs.pop('cbs', None)) + ([] if train_bn else [BnFreeze()])
     loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
     learn = Learner(dls, model, loss_func=loss, opt_func=Adam, wd=wd, splitter=two_phase_splitter,
@@ -198,11 +200,26 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     return learn
 
 # %% ../nbs/02_model.ipynb #4be3a613
+def apply_precision(learn:Learner, precision:str='fp32', device=None) -> Learner:
+    "Mixed precision for `learn`: 'fp32' (nothing), 'fp16' or 'bf16' (fastai `to_fp16`/`to_bf16`, CUDA only)"
+    if precision == 'fp32': return learn
+    if precision not in ('fp16', 'bf16'): raise ValueError(f"precision {precision!r}: choose fp32, fp16 or bf16")
+    dev = torch.device(device or getattr(learn.dls, 'device', None) or 'cpu')
+    if dev.type != 'cuda':
+        raise ValueError(f"--precision {precision} needs a CUDA GPU (fastai's mixed precision uses CUDA autocast); this run "
+                         f"is on {dev.type}. Use --precision fp32 here.")
+    if precision == 'bf16' and not torch.cuda.is_bf16_supported():
+        raise ValueError(f"--precision bf16: this GPU ({torch.cuda.get_device_name(dev)}) does not support bfloat16; "
+                         f"use --precision fp16.")
+    return learn.to_fp16() if precision == 'fp16' else learn.to_bf16()
+
+# %% ../nbs/02_model.ipynb #26aa4b16
 def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
     "`two_phase_learner` with the model settings of `cfg`"
-    return two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
+    return apply_precision(two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
                              head_dropout=cfg.head_dropout, train_bn=cfg.train_bn, block_dropout=cfg.block_dropout,
-                             label_smoothing=cfg.label_smoothing, wd=cfg.wd, **kwargs)
+                             label_smoothing=cfg.label_smoothing, wd=cfg.wd, channels_last=cfg.channels_last, **kwargs),
+                           cfg.precision)
 
 # %% ../nbs/02_model.ipynb #79a028d9
 def param_counts(learn:Learner) -> tuple:

@@ -11,10 +11,13 @@ from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import torch
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
 from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json
 from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
 from .check import check_dataset
+from .cache import FeatureCache, plan_points
+from contextlib import nullcontext
 from PIL import Image
 from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights
 from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history,
@@ -23,9 +26,9 @@ from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, Na
 # %% auto #0
 __all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'fit_phase', 'describe_phase',
            'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
-           'ensure_run_config', 'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit', 'config_phases',
-           'RunDirError', 'prepare_run_dir', 'check_writable', 'default_run_dir', 'export_learner', 'load_init',
-           'run_training', 'latest_checkpoint', 'resume_training']
+           'ensure_run_config', 'train_phase', 'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit',
+           'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable', 'default_run_dir',
+           'export_learner', 'load_init', 'run_training', 'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
 @dataclass
@@ -185,6 +188,27 @@ def ensure_run_config(learn:Learner, run_dir:Path):
     save_config(cfg, run_dir/'config.json', source='python API (progressive_fit)', dataset=dataset_summary(learn.dls))
 
 # %% ../nbs/04_train.ipynb #35ab7314
+def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog, accum:int=1, plateau_patience:int=5,
+                plateau_factor:float=0.5, resume:dict|None=None, start_epoch:int=0) -> Phase:
+    "Fit phase `i` of `n` (its data and frozen groups already set), from `start_epoch` of a `resume` checkpoint if given"
+    if ph.lr == 'auto':
+        found = learn.lr_found.get(ph.name) if resume else None
+        ph = replace(ph, lr=found or find_lr(learn))
+        learn.lr_found[ph.name] = ph.lr
+        if not found: log(f"lr_find for phase '{ph.name}': lr = {ph.lr:.2e}")
+    rl.start_phase(i, ph.name)
+    if resume: rl.phase_epoch = start_epoch
+    log(describe_phase(learn, ph, i, n))
+    cbs = [MixUpCutMix(ph.mixup, ph.cutmix, ph.mix_switch)] if (ph.mixup or ph.cutmix) else []
+    if accum > 1:
+        cbs.append(GradientAccumulation(learn.dls.bs * accum))  # fastai counts samples, not batches
+        log(f"  gradient accumulation: {accum} batches per step, effective batch size {learn.dls.bs * accum}")
+    learn.nan_info = None
+    fit_phase(learn, ph, cbs, plateau_patience, plateau_factor, start_epoch=start_epoch,
+              resume_lrs=resume.get('lrs') if resume else None, plateau_state=resume.get('plateau') if resume else None)
+    return ph
+
+# %% ../nbs/04_train.ipynb #8241eb29
 def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     phases:list, # `Phase`s, run in order
                     run_dir=None, # write logs/ and models/ here (optional)
@@ -196,7 +220,10 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     plateau_patience:int=5, # `schedule='plateau'`: epochs without improvement before a cut
                     plateau_factor:float=0.5, # `schedule='plateau'`: lr multiplier at each cut
                     log:RunLog|None=None, # where phase headers go (default: print, and the run's log)
-                    resume:dict|None=None # a checkpoint dict to continue from (see `resume_training`)
+                    resume:dict|None=None, # a checkpoint dict to continue from (see `resume_training`)
+                    cache:bool=False, # train on cached outputs of the frozen layers where that is exact (`twophase.cache`)
+                    cache_views:int=0, # with augmentation on: cache this many augmented views per image (an approximation)
+                    cache_gb:float=4.0 # memory limit of the feature cache
                    ) -> pd.DataFrame:
     "Train `learn` through `phases`; return the run history (one row per epoch)"
     run_dir = Path(run_dir) if run_dir else None
@@ -208,6 +235,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
     guard = NanGuard()
     learn.add_cbs([rl, ck, guard])
     learn.lr_found = {}
+    fc = learn.feature_cache = FeatureCache(cache_views, cache_gb, log) if cache else None
     r_phase, r_epoch = (resume['phase'], resume['phase_epoch']) if resume else (0, 0)
     if resume:
         rl.history[:] = resume['history']; learn.history = rl.history; rl.write_csv()
@@ -222,21 +250,10 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                 prepare_data(learn, ph)
                 apply_phase(learn, ph)
                 if i > 1 and phase_start == 'best': start_from_best(learn, ck, log, ph.name)
-            if ph.lr == 'auto':
-                found = learn.lr_found.get(ph.name) if mid else None
-                ph = replace(ph, lr=found or find_lr(learn))
-                learn.lr_found[ph.name] = ph.lr
-                if not found: log(f"lr_find for phase '{ph.name}': lr = {ph.lr:.2e}")
-            rl.start_phase(i, ph.name)
-            if mid: rl.phase_epoch = r_epoch
-            log(describe_phase(learn, ph, i, len(phases)))
-            cbs = [MixUpCutMix(ph.mixup, ph.cutmix, ph.mix_switch)] if (ph.mixup or ph.cutmix) else []
-            if accum > 1:
-                cbs.append(GradientAccumulation(learn.dls.bs * accum))  # fastai counts samples, not batches
-                log(f"  gradient accumulation: {accum} batches per step, effective batch size {learn.dls.bs * accum}")
-            learn.nan_info = None
-            fit_phase(learn, ph, cbs, plateau_patience, plateau_factor, start_epoch=r_epoch if mid else 0,
-                      resume_lrs=resume.get('lrs') if mid else None, plateau_state=resume.get('plateau') if mid else None)
+            with fc.phase(learn, ph, plan_points(phases, i - 1)) if fc else nullcontext():
+                ph = train_phase(learn, ph, i, len(phases), rl, log, accum, plateau_patience, plateau_factor,
+                                 resume if mid else None, r_epoch if mid else 0)
+            if fc: fc.trained(ph)
             if learn.nan_info:
                 n = learn.nan_info
                 raise TrainingError(f"the training loss became {n['loss']} at epoch {len(rl.history) + 1} (phase {i} "
@@ -256,7 +273,9 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                f"Fix: a smaller batch keeping the effective batch size, e.g. --bs {max(1, bs // 2)} --accum {accum * 2}, "
                f"or a smaller --size. {_resume_hint(run_dir, ck)}.")
         log(msg); raise TrainingError(msg) from e
-    finally: learn.remove_cbs([rl, ck, guard])
+    finally:
+        learn.remove_cbs([rl, ck, guard])
+        if fc: fc.feats = {}  # free the cache; `learn.feature_cache` keeps its timings
     if load_best and ck.best_state is not None:
         learn.model.load_state_dict(ck.best_state['model'])
         log(f"Loaded the best model: epoch {ck.best_epoch} (phase {ck.best_state['phase']}), {monitor}={ck.best:.4f}")
@@ -325,6 +344,14 @@ def config_phases(cfg:TwoPhaseConfig) -> list:
     ra = (cfg.randaug_n, cfg.randaug_m) if cfg.randaug_n else None
     return make_phases(specs, cfg.lr_div, cfg.schedules(len(specs)), cfg.size1 or cfg.size, cfg.size, ra,
                        cfg.mixup, cfg.cutmix, cfg.mix_switch, cfg.aug_phase1)
+
+# %% ../nbs/04_train.ipynb #2b3b7f3b
+def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **kwargs) -> pd.DataFrame:
+    "`progressive_fit` of `learn` through the phases of `cfg` with its training settings (`kwargs`: run_dir, log, resume)"
+    return progressive_fit(learn, phases or config_phases(cfg), keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
+                           phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
+                           plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views,
+                           cache_gb=cfg.cache_gb, **kwargs)
 
 # %% ../nbs/04_train.ipynb #820e643a
 class RunDirError(RuntimeError):
@@ -397,6 +424,7 @@ def load_init(learn:Learner, src, log:RunLog):
 def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs):
     "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
     if (w := split_sibling_warning(data)): log(w)
+    if cfg.threads: torch.set_num_threads(cfg.threads)
     files = None
     Image.MAX_IMAGE_PIXELS = max(cfg.max_pixels, Image.MAX_IMAGE_PIXELS or 0)  # --max-pixels also lifts PIL's bomb limit
     if cfg.check != 'off':
@@ -414,6 +442,7 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
                           f"use --bs {max(1, summary['n_train'] // 4)} or less")
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), command=command, started=started,
+                 device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(),
                  phases=[asdict(p) for p in phases], **({'resumed': resumed} if resumed else {}))
     if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command))
     save_config(cfg, run_dir/'config.json', **extra)
@@ -422,6 +451,10 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
+    log(f"device: {dls.device or 'cpu'}, precision {cfg.precision}" + (f", training on a {cfg.subset_pct:g}% subset" if cfg.subset_pct else ''))
+    log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.num_workers} DataLoader workers, channels_last="
+        f"{cfg.channels_last}, augmentation={'on' if cfg.aug else 'off'}, feature cache="
+        f"{('on' + (f', {cfg.cache_views} views' if cfg.cache_views else '')) if cfg.cache else 'off'}")
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
     return learn, dls, summary, extra
@@ -456,9 +489,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
         if not resume_dir and fresh: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
         raise
     t0 = time.time()
-    hist = progressive_fit(learn, phases, run_dir=run_dir, keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
-                           phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
-                           plateau_factor=cfg.plateau_factor, log=log, resume=ckpt)
+    hist = fit_from_config(learn, cfg, phases, run_dir=run_dir, log=log, resume=ckpt)
     secs = time.time() - t0
     export_learner(learn, run_dir/'export.pkl')
     results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs)

@@ -1,0 +1,61 @@
+"""The seed recipe as a plain PyTorch/torchvision script: the baseline a user has today.
+
+Phase 1 trains the seed head (Linear-ReLU-Dropout-Linear) on a frozen ResNet with Adam 1e-3; phase 2
+unfreezes layer4 and trains it with the head with Adam 1e-4. bs 32, torchvision's usual transforms
+(RandomResizedCrop + flip for training; resize + centre crop for validation), `model.train()` for
+training epochs as a hand-written script does. Run through `bench/run.py`, or alone:
+
+    python bench/seed_recipe.py DATA WEIGHTS --size 224 --epochs1 10 --epochs2 30
+"""
+import argparse, time
+import torch, torchvision
+from torch import nn
+from torchvision import transforms as T
+from common import Recorder, add_common_args
+
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+def loaders(data, size, bs, workers):
+    tr = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
+    va = T.Compose([T.Resize(int(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), T.Normalize(MEAN, STD)])
+    tds, vds = torchvision.datasets.ImageFolder(f'{data}/train', tr), torchvision.datasets.ImageFolder(f'{data}/valid', va)
+    return (torch.utils.data.DataLoader(tds, bs, shuffle=True, num_workers=workers, drop_last=True),
+            torch.utils.data.DataLoader(vds, bs * 2, num_workers=workers), len(tds.classes))
+
+def model_for(weights, n):
+    m = torchvision.models.resnet18(weights=None)
+    sd = {k: v for k, v in torch.load(weights, map_location='cpu', weights_only=True).items() if not k.startswith('fc.')}
+    m.load_state_dict(sd, strict=False)
+    m.fc = nn.Sequential(nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.3), nn.Linear(512, n))
+    return m
+
+def evaluate(m, dl, cl):
+    m.eval(); ok = n = 0
+    with torch.no_grad():
+        for x, y in dl:
+            if cl: x = x.contiguous(memory_format=torch.channels_last)
+            ok += (m(x).argmax(1) == y).sum().item(); n += len(y)
+    return ok / n
+
+def run(a, rec):
+    tdl, vdl, n = loaders(a.data, a.size, a.bs, a.workers)
+    m = model_for(a.weights, n)
+    if a.channels_last: m = m.to(memory_format=torch.channels_last)
+    loss_fn = nn.CrossEntropyLoss()
+    for p in m.parameters(): p.requires_grad = False
+    for phase, (epochs, lr, parts) in enumerate([(a.epochs1, 1e-3, [m.fc]), (a.epochs2, 1e-4, [m.layer4, m.fc])], 1):
+        ps = [p for part in parts for p in part.parameters()]
+        for p in ps: p.requires_grad = True
+        opt = torch.optim.Adam(ps, lr=lr)
+        for ep in range(epochs):
+            rec.start_epoch(); m.train(); seen = 0
+            for x, y in tdl:
+                if a.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+                loss = loss_fn(m(x), y)
+                opt.zero_grad(); loss.backward(); opt.step(); seen += len(y)
+            rec.end_epoch(phase, seen, evaluate(m, vdl, a.channels_last))
+
+if __name__ == '__main__':
+    p = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    a = p.parse_args()
+    with Recorder('seed_recipe', a) as rec: run(a, rec)
