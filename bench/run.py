@@ -19,7 +19,10 @@ METHODS = {  # name -> (script, extra arguments)
     'fastai_fine_tune': ('fastai_fine_tune.py', []),
     'twophase_defaults': ('twophase_fit.py', []),
     'twophase_fast': ('twophase_fit.py', ['--preset', 'fast']),
+    # not run by default: twophase's defaults in the plain memory layout, to compare per-epoch overhead with the plain loop
+    'twophase_nchw': ('twophase_fit.py', ['--no-channels-last']),
 }
+DEFAULT_METHODS = ['seed_recipe', 'fastai_fine_tune', 'twophase_defaults', 'twophase_fast']
 
 def run_method(name, a):
     script, extra = METHODS[name]
@@ -72,7 +75,7 @@ def main(argv=None):
     p.add_argument('--full', action='store_true', help='224 px, 10+30 epochs (default: quick mode, 128 px, 2+2)')
     p.add_argument('--size', type=int); p.add_argument('--epochs1', type=int); p.add_argument('--epochs2', type=int)
     p.add_argument('--bs', type=int, default=32); p.add_argument('--workers', type=int, default=0)
-    p.add_argument('--methods', default=','.join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
+    p.add_argument('--methods', default=','.join(DEFAULT_METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
     p.add_argument('--out', help='JSON file (default: bench/results/<mode>-<time>.json)')
     a = p.parse_args(argv)
     a.size = a.size or (224 if a.full else 128)

@@ -2,6 +2,7 @@
 
 Modules:
 
-- `twophase.cache`: Compute the outputs of the frozen layers once and train the rest on them: phase 1 on pooled backbone features, phase 2 on `layer3` outputs. Exact when training images get no random pixel augmentation; with augmentation, off (with a log line saying why) or, on request, K cached augmented views per image (an approximation)."""
+- `twophase.cache`: Compute the outputs of the frozen layers once and train the rest on them: phase 1 on pooled backbone features, phase 2 on `layer3` outputs. Exact when training images get no random pixel augmentation; with augmentation, off (with a log line saying why) or, on request, K cached augmented views per image (an approximation).
+- `twophase.distributed`: Several processes (GPUs, or CPU processes over gloo) through fastai's `distrib_ctx`, which runs DDP via Hugging Face `accelerate`: launch with `accelerate launch -m twophase.cli train ...` (or `torchrun`)."""
 
 __version__ = "0.1.0"

@@ -145,7 +145,8 @@ def set_rng_states(d:dict, learn:Learner|None=None):
 def whole_model(learn:Learner):
     "`learn`'s whole model, also while a feature-cached phase trains only its tail"
     m = learn.__dict__.get('whole_model')
-    return learn.model if m is None else m
+    m = learn.model if m is None else m
+    return getattr(m, 'module', m)  # inside DDP (distributed training) the model is wrapped
 
 # %% ../nbs/03_callbacks.ipynb #e0df5c8a
 def checkpoint_dict(learn:Learner, row:dict|None=None, **extra) -> dict:

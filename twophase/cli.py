@@ -11,6 +11,7 @@ from pathlib import Path
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  # raised inside torchvision/fastai imports
 from dataclasses import fields, asdict
 from . import __version__
+from .distributed import is_main
 from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, atomic_write_text
 from .data import DatasetError, count_train_images, default_data, split_sibling_warning
 from .check import check_dataset
@@ -134,6 +135,7 @@ def cmd_train(ns, argv):
             for k, v in asdict(cfg).items(): print(f'{k:17s} {v}')
             return
         learn, run_dir = run_training(cfg, command=cmd)
+    if not is_main(): return  # distributed: rank 0 reports
     if cfg.report:
         print(f"writing the report ...", flush=True)
         md = make_report(run_dir, load_run(run_dir))

@@ -167,6 +167,8 @@ class TwoPhaseConfig:
                          f"({', '.join(SCHEDULES)})", 'schedule')
     plateau_patience: int = knob(5, "schedule plateau: epochs without valid-loss improvement before the lr is cut", 'schedule')
     plateau_factor: float = knob(0.5, "schedule plateau: lr multiplier at each cut", 'schedule')
+    scale_lr: bool = knob(False, "distributed training: multiply every learning rate by the number of processes (linear "
+                          "scaling for the larger global batch); default: learning rates as given", 'schedule')
     accum: int = knob(1, "gradient accumulation: batches per optimiser step (effective batch = bs x accum; seed 4)", 'schedule')
     # speed
     cache: bool = knob(False, "feature cache: compute the frozen layers' outputs once and train the rest on them "
@@ -177,6 +179,8 @@ class TwoPhaseConfig:
     channels_last: bool = knob(True, "channels-last memory format for the model (measured ~25% faster on CPU with oneDNN)", 'speed')
     precision: str = knob('fp32', "fp32, or fp16/bf16 mixed precision (CUDA GPUs; bf16 needs one that supports it)",
                           'speed', choices=('fp32', 'fp16', 'bf16'))
+    decode_cache_mb: float = knob(1024, "keep decoded images (shrunk to what the crops need) in memory up to this many MB, "
+                                  "so each is decoded once per size; 0 = off (off anyway with DataLoader workers)", 'speed')
     threads: int|None = knob(None, "torch CPU threads (default: torch's choice, one per core)", 'speed')
     # run
     out: str|None = knob(None, "run directory (default: runs/<dataset>-<arch>-<time>)", 'run')
@@ -230,6 +234,7 @@ def validate_config(c:TwoPhaseConfig):
     _check(_is_int(c.keep_checkpoints) and c.keep_checkpoints >= 1, 'keep_checkpoints',
            f"must be >= 1 (the newest checkpoint is what --resume continues from), got {c.keep_checkpoints!r}")
     _check(c.subset_pct is None or 0 < c.subset_pct <= 100, 'subset_pct', f"must be in (0, 100], got {c.subset_pct!r}")
+    _check(c.decode_cache_mb >= 0, 'decode_cache_mb', f"must be >= 0, got {c.decode_cache_mb!r}")
     _check(c.cache_gb > 0, 'cache_gb', f"must be > 0, got {c.cache_gb!r}")
     _check(c.threads is None or (_is_int(c.threads) and c.threads > 0), 'threads', f"must be an integer > 0, got {c.threads!r}")
     _check(c.num_workers is None or c.num_workers >= 0, 'num_workers', f"must be >= 0, got {c.num_workers!r}")

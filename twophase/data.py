@@ -6,20 +6,21 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 
 # %% auto #0
 __all__ = ['LAYOUT_HELP', 'DatasetError', 'find_layout', 'split_sibling_warning', 'default_data', 'default_workers',
-           'CentreResize', 'TrainFlip', 'image_block', 'RandAugment', 'Items', 'InFolder', 'SubsetSplitter', 'get_dls',
-           'dls_from_config', 'dataset_summary', 'count_train_images']
+           'CentreResize', 'TrainFlip', 'image_block', 'RandAugment', 'Items', 'InFolder', 'crop_side', 'DecodedImages',
+           'SubsetSplitter', 'get_dls', 'dls_from_config', 'dataset_summary', 'count_train_images']
 
 # %% ../nbs/01_data.ipynb #46f89ec7
-import os, random
+import os, random, math
 from functools import partial
 from pathlib import Path
 from collections import Counter
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, GrandparentSplitter, RandomSplitter,
     RandomResizedCrop, Resize, Normalize, imagenet_stats, FuncSplitter, get_image_files, parent_label, image_extensions,
-    untar_data, URLs, set_seed, defaults, RandTransform, PILImage)
+    untar_data, URLs, set_seed, defaults, RandTransform, PILImage, TransformBlock, IntToFloatTensor)
+from PIL import Image
 from torchvision.transforms import v2 as tv2
 from .config import TwoPhaseConfig
-from .check import CheckedImage, ClassOf, split_roots, list_files
+from .check import CheckedImage, ClassOf, split_roots, list_files, load_rgb
 
 # %% ../nbs/01_data.ipynb #0237fd33
 class DatasetError(ValueError):
@@ -122,6 +123,38 @@ class InFolder:
     def __init__(self, folder): self.folder = Path(folder)
     def __call__(self, fn): return self.folder in Path(fn).parents
 
+# %% ../nbs/01_data.ipynb #547368cd
+def crop_side(size:int, aug:bool=True, min_scale:float=0.75) -> int:
+    "Shorter side an image needs so that no training crop (area >= `min_scale`, aspect 3/4..4/3) is upsampled"
+    return math.ceil(size / math.sqrt(min_scale * 3 / 4)) if aug else size
+
+# %% ../nbs/01_data.ipynb #d8adc1ff
+class DecodedImages:
+    "Type transform: a file -> `CheckedImage`, decoded once and kept in memory (shorter side <= `max_side`), up to `max_mb`"
+    def __init__(self, max_side:int|None=None, max_mb:float=1024.):
+        self.max_side, self.max_mb = max_side, max_mb
+        self.ims, self.nbytes, self.hits = {}, 0, 0
+
+    def load(self, fn):
+        im = load_rgb(fn)
+        if self.max_side and min(im.size) > self.max_side:
+            r = self.max_side / min(im.size)
+            im = im.resize((max(1, round(im.width * r)), max(1, round(im.height * r))), Image.Resampling.LANCZOS)
+        return im
+
+    def __call__(self, fn):
+        if not isinstance(fn, (str, Path)): return CheckedImage.create(fn)
+        key = str(fn)
+        im = self.ims.get(key)
+        if im is not None: self.hits += 1
+        else:
+            im = self.load(fn)
+            n = im.width * im.height * 3
+            if self.nbytes + n <= self.max_mb * 2**20: self.ims[key], self.nbytes = im, self.nbytes + n
+        return CheckedImage(im)  # fastai transforms make new images, so the cached one is never changed
+
+    def __getstate__(self): return {**self.__dict__, 'ims': {}, 'nbytes': 0, 'hits': 0}
+
 # %% ../nbs/01_data.ipynb #0a49a3d1
 class SubsetSplitter:
     "Keep `pct`% of each class's training indices from `splitter` (at least one), chosen by `seed`"
@@ -147,6 +180,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
             randaug_m:int=9, # RandAugment magnitude
             files:list|None=None, # the images to use (e.g. `check_dataset(path).good_files`); default: all listed
             subset_pct:float|None=None, # train on this % of the training images of every class (validation kept whole)
+            decode_cache_mb:float=1024, # keep decoded, shrunk images in memory up to this size (0: off; needs num_workers=0)
             **kwargs # passed on to `DataBlock.dataloaders`
            ):
     "fastai `DataLoaders` for a folder dataset"
@@ -159,22 +193,25 @@ def get_dls(path, # dataset folder (see `find_layout`)
     if subset_pct and subset_pct < 100: splitter = SubsetSplitter(splitter, subset_pct, seed, ClassOf(roots.values()))
     item, batch = image_block(size, aug, min_scale)
     item = item + ([RandAugment(randaug_n, randaug_m)] if aug and randaug_n else [])
-    dblock = DataBlock(blocks=(ImageBlock(cls=CheckedImage), CategoryBlock), get_items=Items(files),
+    workers = default_workers() if num_workers is None else num_workers
+    decode = DecodedImages(crop_side(size, aug, min_scale), decode_cache_mb) if decode_cache_mb and not workers else CheckedImage.create
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=decode, batch_tfms=IntToFloatTensor), CategoryBlock), get_items=Items(files),
                        splitter=splitter, get_y=ClassOf(roots.values()), item_tfms=item, batch_tfms=batch)
     set_seed(seed)
-    dls = dblock.dataloaders(path, bs=bs, num_workers=default_workers() if num_workers is None else num_workers, **kwargs)
+    dls = dblock.dataloaders(path, bs=bs, num_workers=workers, **kwargs)
     dls.data_path, dls.layout, dls.size, dls.aug = path, layout, size, aug
     dls.randaug = (randaug_n, randaug_m) if aug and randaug_n else None
     # same data, split and classes with other settings: `dls.rebuild(size=224)` (progressive resizing)
     dls.rebuild = partial(get_dls, path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
-                          aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, subset_pct=subset_pct, **kwargs)
+                          aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, subset_pct=subset_pct,
+                          decode_cache_mb=decode_cache_mb, **kwargs)
     return dls
 
 # %% ../nbs/01_data.ipynb #c52e54c5
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
-              min_scale=cfg.min_scale, aug=cfg.aug, subset_pct=cfg.subset_pct)
+              min_scale=cfg.min_scale, aug=cfg.aug, subset_pct=cfg.subset_pct, decode_cache_mb=cfg.decode_cache_mb)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
 # %% ../nbs/01_data.ipynb #cd51babf

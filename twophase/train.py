@@ -17,6 +17,7 @@ from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phas
 from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
 from .check import check_dataset
 from .cache import FeatureCache, plan_points
+from .distributed import world_size, is_main, check_distributed, lr_factor, describe_distributed, distributed
 from contextlib import nullcontext
 from PIL import Image
 from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights
@@ -442,10 +443,11 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
                           f"use --bs {max(1, summary['n_train'] // 4)} or less")
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), command=command, started=started,
-                 device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(),
+                 device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
+                 global_bs=cfg.bs * world_size() * cfg.accum, lr_factor=lr_factor(cfg),
                  phases=[asdict(p) for p in phases], **({'resumed': resumed} if resumed else {}))
     if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command))
-    save_config(cfg, run_dir/'config.json', **extra)
+    if is_main(): save_config(cfg, run_dir/'config.json', **extra)
     log(f"twophase run -> {run_dir}")
     log(f"data: {data} ({summary['layout']}): {summary['n_train']} train / {summary['n_valid']} valid images, "
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
@@ -467,8 +469,10 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                  cbs=None # extra callbacks for the learner
                 ):
     "Train per `cfg` into a run directory; return `(learn, run_dir)`"
+    check_distributed(cfg, resume=bool(resume_dir))
+    main = is_main()
     data = Path(cfg.data).expanduser() if cfg.data else default_data()
-    phases = config_phases(cfg)
+    phases = [p if p.lr == 'auto' else replace(p, lr=p.lr * lr_factor(cfg)) for p in config_phases(cfg)]
     ckpt, resumed, prev = None, [], {}
     if resume_dir:
         run_dir = check_writable(Path(resume_dir))
@@ -482,15 +486,18 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     else:
         out = Path(cfg.out or default_run_dir(data, cfg.arch)).expanduser()
         fresh = not out.exists()
-        run_dir = prepare_run_dir(out, cfg.overwrite)
-        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
+        run_dir = prepare_run_dir(out, cfg.overwrite) if main else out  # distributed: only rank 0 writes
+        log = RunLog(run_dir/'logs'/'training.log' if main else None, echo=echo and main)
     try: learn, dls, summary, extra = _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs)
     except BaseException:
-        if not resume_dir and fresh: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
+        if not resume_dir and fresh and main: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
         raise
+    if world_size() > 1: log(describe_distributed(cfg))
     t0 = time.time()
-    hist = fit_from_config(learn, cfg, phases, run_dir=run_dir, log=log, resume=ckpt)
+    with distributed(learn):
+        hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt)
     secs = time.time() - t0
+    if not main: return learn, run_dir
     export_learner(learn, run_dir/'export.pkl')
     results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs)
     if len(hist):
