@@ -22,14 +22,15 @@ train: install
 	$(BIN)/twophase train $(DATA) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(ARGS)
 
 # nbdev-test runs every notebook (cells flagged `#| slow` are skipped; `make test-all` runs them);
-# pytest's exit code 5 ("no tests collected") is not a failure.
+# pytest's exit code 5 ("no tests collected") is not a failure. The tests write runs and checkpoints
+# (~100 MB each) under a private TMPDIR that is removed afterwards, pass or fail.
+TESTRUN = t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && export TMPDIR=$$t &&
+
 test: install
-	$(BIN)/nbdev-test --n-workers 1 --timing
-	$(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]
+	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
 
 test-all: install
-	$(BIN)/nbdev-test --n-workers 1 --timing --flags slow
-	$(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]
+	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
 
 # after editing notebooks: export the modules and strip outputs/metadata before committing
 clean-nbs: install

@@ -222,7 +222,7 @@ def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
                            cfg.precision)
 
 # %% ../nbs/02_model.ipynb #79a028d9
-def param_counts(learn:Learner) -> tuple:
-    "(trainable, total) parameters of `learn.model`"
-    ps = list(learn.model.parameters())
+def param_counts(learn:Learner|nn.Module) -> tuple:
+    "(trainable, total) parameters of `learn.model` (or of a model)"
+    ps = list(getattr(learn, 'model', learn).parameters())
     return sum(p.numel() for p in ps if p.requires_grad), sum(p.numel() for p in ps)

@@ -21,7 +21,7 @@ from .distributed import world_size, is_main, check_distributed, lr_factor, desc
 from contextlib import nullcontext
 from PIL import Image
 from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights
-from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history,
+from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history, whole_model,
     set_rng_states)
 
 # %% auto #0
@@ -101,7 +101,7 @@ def fit_phase(learn:Learner, phase:Phase, cbs=None, plateau_patience:int=5, plat
 # %% ../nbs/04_train.ipynb #5f240c2b
 def describe_phase(learn:Learner, phase:Phase, i:int, n:int) -> str:
     "What phase `i` of `n` trains, with true parameter counts and learning rates"
-    tr, tot = param_counts(learn)
+    tr, tot = param_counts(whole_model(learn))  # the whole network, also in a feature-cached phase
     groups = list(GROUPS[-phase.n_trainable:])
     lrs = phase.group_lrs(len(GROUPS))[-phase.n_trainable:]
     lr_txt = ', '.join(f'{g} {lr:.1e}' for g, lr in zip(groups[::-1], lrs[::-1]))
@@ -454,7 +454,7 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
     log(f"device: {dls.device or 'cpu'}, precision {cfg.precision}" + (f", training on a {cfg.subset_pct:g}% subset" if cfg.subset_pct else ''))
-    log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.num_workers} DataLoader workers, channels_last="
+    log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.fake_l.num_workers} DataLoader workers, channels_last="
         f"{cfg.channels_last}, augmentation={'on' if cfg.aug else 'off'}, feature cache="
         f"{('on' + (f', {cfg.cache_views} views' if cfg.cache_views else '')) if cfg.cache else 'off'}")
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
