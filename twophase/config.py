@@ -142,6 +142,8 @@ class TwoPhaseConfig:
     weights: str|None = knob('DEFAULT', "pretrained weights: a torchvision name (DEFAULT, IMAGENET1K_V1, ...), "
                              "a local .pth state_dict, or 'none' for random init (default: $TWOPHASE_WEIGHTS, else DEFAULT)", 'model')
     head_hidden: int = knob(512, "width of the head's hidden Linear layer", 'model')
+    adapt_bn: bool = knob(False, "before training, recompute every BatchNorm's running statistics on the training images "
+                          "(AdaBN; weights untouched)", 'model')
     train_bn: bool = knob(False, "train BatchNorm layers inside frozen groups (default: frozen backbone is truly frozen)", 'model')
     # phases
     epochs1: int = knob(10, "phase 1 epochs (head only, backbone frozen)", 'phases')

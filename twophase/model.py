@@ -19,7 +19,7 @@ from .config import TwoPhaseConfig, ARCHS
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
            'torchvision_weights', 'resnet_backbone', 'resnet_body', 'seed_head', 'two_phase_splitter', 'n_features',
            'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
-           'two_phase_learner', 'apply_precision', 'learner_from_config', 'param_counts']
+           'two_phase_learner', 'adapt_bn', 'apply_precision', 'learner_from_config', 'param_counts']
 
 # %% ../nbs/02_model.ipynb #8afb8235
 class WeightsError(ValueError):
@@ -198,6 +198,22 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     learn.arch = arch
     learn.freeze()
     return learn
+
+# %% ../nbs/02_model.ipynb #02a5d75b
+@torch.no_grad()
+def adapt_bn(model:nn.Module, dl) -> int:
+    "Recompute the running statistics of every BatchNorm in `model` over `dl` (weights unchanged); return how many layers"
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    state = [(m, m.training, m.momentum) for m in bns]
+    was = model.training
+    model.eval()
+    for m in bns: m.reset_running_stats(); m.momentum = None; m.train()  # momentum None: exact average over the pass
+    try:
+        for xb, *_ in dl: model(xb)
+    finally:
+        for m, t, mom in state: m.momentum, m.training = mom, t
+        model.train(was)
+    return len(bns)
 
 # %% ../nbs/02_model.ipynb #4be3a613
 def apply_precision(learn:Learner, precision:str='fp32', device=None) -> Learner:

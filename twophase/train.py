@@ -20,16 +20,16 @@ from .cache import FeatureCache, plan_points
 from .distributed import world_size, is_main, check_distributed, lr_factor, describe_distributed, distributed
 from contextlib import nullcontext
 from PIL import Image
-from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights
-from twophase.callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history, whole_model,
-    set_rng_states)
+from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights, adapt_bn
+from .callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history, whole_model,
+    set_rng_states, rng_states)
 
 # %% auto #0
 __all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'fit_phase', 'describe_phase',
            'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
-           'ensure_run_config', 'train_phase', 'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit',
-           'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable', 'default_run_dir',
-           'export_learner', 'load_init', 'run_training', 'latest_checkpoint', 'resume_training']
+           'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'progressive_fit', 'make_phases', 'two_phases',
+           'two_phase_fit', 'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable',
+           'default_run_dir', 'export_learner', 'load_init', 'run_training', 'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
 @dataclass
@@ -210,6 +210,16 @@ def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog,
     return ph
 
 # %% ../nbs/04_train.ipynb #8241eb29
+def adapt_bn_stats(learn:Learner, log=print):
+    "`adapt_bn` over `learn`'s training images (un-augmented when the DataLoaders can be rebuilt), leaving every random stream as it was"
+    t0, rng = time.perf_counter(), rng_states()
+    dls = learn.dls.rebuild(aug=False) if hasattr(learn.dls, 'rebuild') else learn.dls
+    n = adapt_bn(learn.model, dls.train.new(shuffle=False, drop_last=False))
+    set_rng_states(rng)
+    log(f"adapt_bn: recomputed the running statistics of {n} BatchNorm layers over {len(dls.train_ds)} training images "
+        f"({time.perf_counter() - t0:.1f}s)")
+
+# %% ../nbs/04_train.ipynb #0eab7ebe
 def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     phases:list, # `Phase`s, run in order
                     run_dir=None, # write logs/ and models/ here (optional)
@@ -224,7 +234,8 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     resume:dict|None=None, # a checkpoint dict to continue from (see `resume_training`)
                     cache:bool=False, # train on cached outputs of the frozen layers where that is exact (`twophase.cache`)
                     cache_views:int=0, # with augmentation on: cache this many augmented views per image (an approximation)
-                    cache_gb:float=4.0 # memory limit of the feature cache
+                    cache_gb:float=4.0, # memory limit of the feature cache
+                    adapt_bn:bool=False # first recompute BatchNorm statistics on the training images (`twophase.model.adapt_bn`)
                    ) -> pd.DataFrame:
     "Train `learn` through `phases`; return the run history (one row per epoch)"
     run_dir = Path(run_dir) if run_dir else None
@@ -237,6 +248,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
     learn.add_cbs([rl, ck, guard])
     learn.lr_found = {}
     fc = learn.feature_cache = FeatureCache(cache_views, cache_gb, log) if cache else None
+    if adapt_bn and not resume: adapt_bn_stats(learn, log)
     r_phase, r_epoch = (resume['phase'], resume['phase_epoch']) if resume else (0, 0)
     if resume:
         rl.history[:] = resume['history']; learn.history = rl.history; rl.write_csv()
@@ -352,7 +364,7 @@ def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **
     return progressive_fit(learn, phases or config_phases(cfg), keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
                            phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
                            plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views,
-                           cache_gb=cfg.cache_gb, **kwargs)
+                           cache_gb=cfg.cache_gb, adapt_bn=cfg.adapt_bn, **kwargs)
 
 # %% ../nbs/04_train.ipynb #820e643a
 class RunDirError(RuntimeError):
