@@ -134,6 +134,10 @@ class FeatureCache:
 
     def _key(self, learn): return id(learn.dls)
 
+    def _passes(self, learn):
+        "Passes over the training set: one, or `views` when the images are augmented"
+        return max(self.views, 1) if (learn.dls.aug or learn.dls.randaug) else 1
+
     def _gb(self, learn, ats, passes):
         shapes = feature_shapes(learn.model, learn.dls.size, ats)
         n = len(learn.dls.train_ds) * passes + len(learn.dls.valid_ds)
@@ -141,8 +145,7 @@ class FeatureCache:
 
     def fill(self, learn:Learner, ats):
         "Compute the outputs at `ats` for `learn.dls` (one pass)"
-        aug = bool(learn.dls.aug or learn.dls.randaug)
-        passes = max(self.views, 1) if aug else 1
+        passes = self._passes(learn)
         t0, rng = time.perf_counter(), rng_states()  # the pass must not shift any random stream of the run
         tdl = learn.dls.train.new(shuffle=False, drop_last=False)
         tr, va = extract(learn.model, tdl, ats, passes), extract(learn.model, learn.dls.valid, ats)
@@ -153,7 +156,7 @@ class FeatureCache:
         self.feats = {a: (FeatureSet(tr[a], tr['y']), FeatureSet(va[a], va['y'])) for a in ats}
         mb = sum(t.x.numel() * 4 + v.x.numel() * 4 for t, v in self.feats.values()) / 2**20
         kind = (f"{passes} augmented views per training image (an approximation: the frozen layers see only these)"
-                if aug else "exact: no random augmentation")
+                if learn.dls.aug or learn.dls.randaug else "exact: no random augmentation")
         self.log(f"feature cache: computed {', '.join(WHAT[a] for a in sorted(ats, reverse=True))} of "
                  f"{len(learn.dls.train_ds)} train + {len(learn.dls.valid_ds)} valid images at size {learn.dls.size} "
                  f"in {self.seconds:.1f}s ({mb:.0f} MB; {kind})")
@@ -163,7 +166,7 @@ class FeatureCache:
         reason = why_not(learn, phase, self.views)
         at = CACHE_AT.get(phase.train)
         if reason is None and not (self._key(learn) == self.key and at in self.feats):
-            passes = max(self.views, 1) if (learn.dls.aug or learn.dls.randaug) else 1
+            passes = self._passes(learn)
             ats = [at] + [a for a in plan if a != at]
             while len(ats) > 1 and self._gb(learn, ats, passes) > self.max_gb: ats.pop()
             gb = self._gb(learn, ats, passes)
