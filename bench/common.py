@@ -7,6 +7,7 @@ def add_common_args(p):
     p.add_argument('--epochs1', type=int, default=10); p.add_argument('--epochs2', type=int, default=30)
     p.add_argument('--workers', type=int, default=0); p.add_argument('--channels-last', action='store_true')
     p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--test', help='folder of class folders: score the model the method hands over on it')
     return p
 
 def peak_rss_mb() -> float:

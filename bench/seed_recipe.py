@@ -3,7 +3,7 @@
 Phase 1 trains the seed head (Linear-ReLU-Dropout-Linear) on a frozen ResNet with Adam 1e-3; phase 2
 unfreezes layer4 and trains it with the head with Adam 1e-4. bs 32, torchvision's usual transforms
 (RandomResizedCrop + flip for training; resize + centre crop for validation), `model.train()` for
-training epochs as a hand-written script does. Run through `bench/run.py`, or alone:
+training epochs as a hand-written script does. `--test DIR` scores the last epoch's model on DIR. Run through `bench/run.py`, or alone:
 
     python bench/seed_recipe.py DATA WEIGHTS --size 224 --epochs1 10 --epochs2 30
 """
@@ -15,10 +15,12 @@ from common import Recorder, add_common_args
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
+def eval_tfms(size):
+    return T.Compose([T.Resize(int(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), T.Normalize(MEAN, STD)])
+
 def loaders(data, size, bs, workers):
     tr = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
-    va = T.Compose([T.Resize(int(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), T.Normalize(MEAN, STD)])
-    tds, vds = torchvision.datasets.ImageFolder(f'{data}/train', tr), torchvision.datasets.ImageFolder(f'{data}/valid', va)
+    tds, vds = torchvision.datasets.ImageFolder(f'{data}/train', tr), torchvision.datasets.ImageFolder(f'{data}/valid', eval_tfms(size))
     return (torch.utils.data.DataLoader(tds, bs, shuffle=True, num_workers=workers, drop_last=True),
             torch.utils.data.DataLoader(vds, bs * 2, num_workers=workers), len(tds.classes))
 
@@ -54,6 +56,11 @@ def run(a, rec):
                 loss = loss_fn(m(x), y)
                 opt.zero_grad(); loss.backward(); opt.step(); seen += len(y)
             rec.end_epoch(phase, seen, evaluate(m, vdl, a.channels_last))
+    if a.test:  # the model the script hands over: its last epoch (a plain script does no model selection)
+        tds = torchvision.datasets.ImageFolder(a.test, eval_tfms(a.size))
+        if tds.classes != tdl.dataset.classes: raise SystemExit(f"--test classes {tds.classes} differ from training's {tdl.dataset.classes}")
+        rec.note(test_acc=evaluate(m, torch.utils.data.DataLoader(tds, a.bs * 2, num_workers=a.workers), a.channels_last),
+                 n_test=len(tds))
 
 if __name__ == '__main__':
     p = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))

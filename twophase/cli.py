@@ -12,41 +12,20 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  #
 from dataclasses import fields, asdict
 from . import __version__
 from .distributed import is_main
-from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, atomic_write_text
+from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, atomic_write_text, add_config_args, parse_options
 from .data import DatasetError, count_train_images, default_data, split_sibling_warning
 from .check import check_dataset
 from .model import WeightsError
 from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
+from .stats import fmt_acc
+from .metrics import score_folder
+from .compare_report import write_report, aggregate, score_table
+from .compare import compare, parse_recipe, RECIPES
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
 
 # %% auto #0
-__all__ = ['GROUP_TITLES', 'USER_ERRORS', 'COMMANDS', 'add_config_args', 'build_parser', 'config_from_args', 'cmd_train',
-           'cmd_check', 'cmd_report', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'main']
-
-# %% ../nbs/06_cli.ipynb #abe5d223
-GROUP_TITLES = dict(data='data', augmentation='augmentation (RandAugment, MixUp, CutMix: from phase 2 on)',
-                    regularisation='regularisation', model='model and weights',
-                    phases='phases (what trains, how long, how fast)', schedule='schedule and optimiser',
-                    speed='speed (feature cache, memory format, threads)', run='run directory and outputs')
-
-# %% ../nbs/06_cli.ipynb #64833100
-def _arg_type(f):
-    t = str(f.type)
-    return bool if t.startswith('bool') else int if t.startswith('int') else float if t.startswith('float') else str
-
-# %% ../nbs/06_cli.ipynb #614274f8
-def add_config_args(parser:argparse.ArgumentParser, skip=('data',)):
-    "Add one option per `TwoPhaseConfig` field to `parser`, grouped as in the field metadata"
-    groups = {k: parser.add_argument_group(v) for k, v in GROUP_TITLES.items()}
-    for f in fields(TwoPhaseConfig):
-        if f.name in skip: continue
-        md, typ, flag = f.metadata, _arg_type(f), '--' + f.name.replace('_', '-')
-        dflt = '' if 'default' in md['help'] else f" (default: {f.default})"
-        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(md['help'] + dflt).replace('%', '%%'))  # argparse formats help with %
-        if typ is bool: kw['action'] = argparse.BooleanOptionalAction
-        else: kw.update(type=md.get('parse') or typ, choices=md.get('choices'), metavar=None if md.get('choices') else f.name.upper())
-        groups[md['group']].add_argument(flag, **kw)
-    return parser
+__all__ = ['USER_ERRORS', 'COMMANDS', 'build_parser', 'config_from_args', 'cmd_train', 'cmd_check', 'cmd_report', 'cmd_evaluate',
+           'cmd_predict', 'cmd_export', 'cmd_compare', 'main']
 
 # %% ../nbs/06_cli.ipynb #6a8e5c4d
 def build_parser() -> argparse.ArgumentParser:
@@ -90,14 +69,41 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('report', help="(re)write a run's report/: curves, confusion matrix, Grad-CAM, top losses, diagnosis")
     r.add_argument('run_dir', help='a twophase run directory')
     r.add_argument('--no-tta', dest='tta', action='store_false', help='skip the test-time-augmentation evaluation')
-    e = sub.add_parser('evaluate', help="top-1/top-5 and per-class precision/recall of a run on its validation set")
+    e = sub.add_parser('evaluate', help="top-1/top-5 (with 95% intervals) and per-class precision/recall of a run on its "
+                       "validation set or on any labelled folder (--data)")
     e.add_argument('run_dir', help='a twophase run directory')
+    e.add_argument('--data', help="score on this folder of class folders (DIR/<class>/*.jpg, the run's classes) instead of "
+                   "the run's validation set, e.g. a test set")
     e.add_argument('--tta', action='store_true', help="also evaluate with fastai's test-time augmentation")
     pr = sub.add_parser('predict', help='classify images with a trained run (files and/or folders)')
     pr.add_argument('run_dir', help='a twophase run directory')
     pr.add_argument('images', nargs='+', help='image files or folders (searched recursively)')
     pr.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentations")
     pr.add_argument('--csv', help='write predictions here (default: RUN_DIR/predictions.csv)')
+    cp = sub.add_parser('compare', help='which recipe wins on your data: recipes x seeds or folds, scored on unseen images, '
+                        'with 95% intervals and paired verdicts', formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Trains every recipe several times (--seeds N: seeds 1..N on the dataset's split; --folds K: stratified\n"
+                    "K-fold cross-validation over every image) and scores each handed-over model on images that played no\n"
+                    "part in its training or selection (--test DIR, or the fold's validation images). Writes summary.csv,\n"
+                    "compare.md and compare.html (mean ± 95% CI per recipe, paired differences against --reference,\n"
+                    "figures). Run the same command again to continue a killed compare: finished runs are reused.",
+        epilog="built-in recipes:\n" + '\n'.join(f"  {k:14s}{v[0]}" for k, v in RECIPES.items()) +
+               "\nexamples:\n  twophase compare data/ --recipes head_only,two_phase,full_unfreeze,scratch --folds 5 --size 128\n"
+               "  twophase compare data/ --recipes two_phase,fast --recipe low_lr=\"--lr2 3e-5\" --seeds 3 --test test/")
+    cp.add_argument('data', help='dataset folder (as for twophase train)')
+    cp.add_argument('--recipes', default='head_only,two_phase', help='comma-separated recipe names (default: %(default)s)')
+    cp.add_argument('--recipe', action='append', default=[], metavar='NAME="--OPTION VALUE ..."',
+                    help='a recipe of your own, with twophase train options (repeatable); it joins --recipes')
+    rep = cp.add_mutually_exclusive_group()
+    rep.add_argument('--seeds', type=int, help='repetitions with seeds 1..N on the same split (default: 3)')
+    rep.add_argument('--folds', type=int, help='stratified K-fold cross-validation over train+valid pooled (best for a few hundred images)')
+    cp.add_argument('--fold-seed', type=int, default=42, help='seed of the fold assignment (default: %(default)s)')
+    cp.add_argument('--test', help='folder of class folders: every run is scored on it')
+    cp.add_argument('--out', help='compare directory (default: compare/<dataset>-<time>); rerun with the same --out to continue')
+    cp.add_argument('--reference', help='the recipe the others are compared with (default: two_phase if given, else the first)')
+    cp.add_argument('--echo', action='store_true', help="print every run's training log too")
+    cp.add_argument('--summary-only', action='store_true', help='rebuild summary.csv and the report from the run directories in --out; train nothing')
+    add_config_args(cp, skip=('data', 'out', 'overwrite', 'test', 'seed', 'report'))
     x = sub.add_parser('export', help='export a run for deployment (ONNX)')
     x.add_argument('run_dir', help='a twophase run directory')
     x.add_argument('--onnx', action='store_true', help='write an ONNX model (input: RGB in [0,1], NCHW; output: probabilities)')
@@ -140,7 +146,7 @@ def cmd_train(ns, argv):
         print(f"writing the report ...", flush=True)
         md = make_report(run_dir, load_run(run_dir))
         print(f"report: {md} (and report.html)")
-    print(format_findings(diagnose(learn.history, len(learn.dls.vocab))))
+    print(format_findings(diagnose(learn.history, len(learn.dls.vocab), n_valid=len(learn.dls.valid_ds))))
     print(f"run directory: {run_dir}")
 
 # %% ../nbs/06_cli.ipynb #87f9deb7
@@ -162,11 +168,13 @@ def cmd_report(ns, argv):
 
 # %% ../nbs/06_cli.ipynb #144585a9
 def cmd_evaluate(ns, argv):
-    learn = load_run(ns.run_dir)
-    evs = {tta: evaluate(learn, tta=tta) for tta in ([False, True] if ns.tta else [False])}
+    learn = load_run(ns.run_dir, with_data=not ns.data)
+    score = (lambda tta: score_folder(learn, ns.data, tta, what='--data')) if ns.data else (lambda tta: evaluate(learn, tta=tta))
+    evs = {tta: score(tta) for tta in ([False, True] if ns.tta else [False])}
+    print(f"{'images in ' + str(ns.data) if ns.data else 'the validation set'} ({evs[False]['n']} images), model {Path(ns.run_dir)/'export.pkl'}")
     for tta, ev in evs.items():
         top5 = 'n/a (<= 5 classes)' if ev['top5'] is None else f"{ev['top5']:.4f}"
-        print(f"{'TTA' if tta else 'plain'}: top-1 {ev['top1']:.4f}  top-5 {top5}  loss {ev['loss']:.4f}  ({ev['n']} images)")
+        print(f"{'TTA' if tta else 'plain'}: top-1 {fmt_acc(ev['top1'], ev['n'])}  top-5 {top5}  loss {ev['loss']:.4f}")
     print("per class (plain evaluation):")
     print(evs[False]['per_class'].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
 
@@ -195,8 +203,24 @@ def cmd_export(ns, argv):
           f"centre-crop to a square, resize to {size}x{size}; ImageNet normalisation is inside the model\n"
           f"  output: class probabilities. onnxruntime vs PyTorch: max abs diff {diff:.2e}")
 
+# %% ../nbs/06_cli.ipynb #23cf42c9
+def cmd_compare(ns, argv):
+    if ns.summary_only:
+        if not ns.out: raise ConfigError("--summary-only needs --out: the compare directory to summarise")
+        df = write_report(ns.out)
+        if df.empty: raise FileNotFoundError(f"no finished runs under {Path(ns.out)/'runs'}: is {ns.out} a compare directory?")
+        return print(f"{len(df)} runs summarised -> {Path(ns.out)/'compare.md'} (and compare.html, summary.csv)")
+    user = dict(parse_recipe(s) for s in ns.recipe)
+    recipes = [r.strip() for r in ns.recipes.split(',') if r.strip()]
+    recipes += [r for r in user if r not in recipes]
+    common = {f.name: getattr(ns, f.name) for f in fields(TwoPhaseConfig) if hasattr(ns, f.name) and f.name not in ('data', 'test', 'out', 'overwrite', 'report')}
+    df = compare(ns.data, recipes, seeds=ns.seeds, folds=ns.folds, test=ns.test, out=ns.out, user=user,
+                 reference=ns.reference, seed=ns.fold_seed, echo=ns.echo, **common)
+    agg = aggregate(df)
+    print(score_table(agg).to_string(index=False))
+
 # %% ../nbs/06_cli.ipynb #a68e25d4
-COMMANDS = dict(train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, export=cmd_export)
+COMMANDS = dict(compare=cmd_compare, train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, export=cmd_export)
 
 # %% ../nbs/06_cli.ipynb #181a2a4f
 def _sigterm(signum, frame): raise KeyboardInterrupt(f"signal {signum}")

@@ -6,16 +6,16 @@ Docs: https://twophase.github.io/twophase/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #63ec488c
 from __future__ import annotations
-import json, os, tempfile, platform, signal, threading, argparse
+import json, os, tempfile, platform, signal, threading, argparse, shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'signals_deferred', 'atomic_write',
+__all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'GROUP_TITLES', 'signals_deferred', 'atomic_write',
            'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases',
            'TwoPhaseConfig', 'validate_config', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
-           'versions', 'save_config', 'load_config']
+           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config']
 
 # %% ../nbs/00_config.ipynb #ab0e4018
 @contextmanager
@@ -109,6 +109,9 @@ class TwoPhaseConfig:
     data: str|None = knob(None, "dataset folder: train/ + valid/ class folders, or one folder of class folders "
                           "(default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)", 'data')
     valid_pct: float = knob(0.2, "validation fraction when the dataset has no valid/ folder", 'data')
+    test: str|None = knob(None, "test folder (TEST/<class>/*.jpg, the training classes): images that play no part in training "
+                          "or model selection; the model the run hands over is scored on it at the end (top-1 with its 95% "
+                          "interval, loss, per-class recall in the log, config.json and report/)", 'data')
     seed: int = knob(42, "random seed (split, init, data order)", 'data')
     size: int = knob(224, "image size in pixels (square), every phase unless size1 is set", 'data')
     size1: int|None = knob(None, "phase 1 image size for progressive resizing, e.g. --size1 128 --size 224 "
@@ -303,6 +306,51 @@ def make_config(preset:str|None=None, # preset name(s), e.g. 'auto', 'small,unst
 def suggest_config(n_images:int, **overrides) -> TwoPhaseConfig:
     "The seed's advice for a dataset of `n_images` training images"
     return make_config('auto', n_images=n_images, **overrides)
+
+# %% ../nbs/00_config.ipynb #abe5d223
+GROUP_TITLES = dict(data='data', augmentation='augmentation (RandAugment, MixUp, CutMix: from phase 2 on)',
+                    regularisation='regularisation', model='model and weights',
+                    phases='phases (what trains, how long, how fast)', schedule='schedule and optimiser',
+                    speed='speed (feature cache, memory format, threads)', run='run directory and outputs')
+
+# %% ../nbs/00_config.ipynb #64833100
+def _arg_type(f):
+    t = str(f.type)
+    return bool if t.startswith('bool') else int if t.startswith('int') else float if t.startswith('float') else str
+
+# %% ../nbs/00_config.ipynb #614274f8
+def add_config_args(parser:argparse.ArgumentParser, skip=('data',)):
+    "Add one option per `TwoPhaseConfig` field to `parser`, grouped as in the field metadata"
+    groups = {k: parser.add_argument_group(v) for k, v in GROUP_TITLES.items()}
+    for f in fields(TwoPhaseConfig):
+        if f.name in skip: continue
+        md, typ, flag = f.metadata, _arg_type(f), '--' + f.name.replace('_', '-')
+        dflt = '' if 'default' in md['help'] else f" (default: {f.default})"
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=(md['help'] + dflt).replace('%', '%%'))  # argparse formats help with %
+        if typ is bool: kw['action'] = argparse.BooleanOptionalAction
+        else: kw.update(type=md.get('parse') or typ, choices=md.get('choices'), metavar=None if md.get('choices') else f.name.upper())
+        groups[md['group']].add_argument(flag, **kw)
+    return parser
+
+# %% ../nbs/00_config.ipynb #c45d0709
+class _RaisingParser(argparse.ArgumentParser):
+    "An argument parser that raises `ConfigError` instead of exiting"
+    def error(self, message): raise ConfigError(f"{self.prog}: {message}")
+
+def parse_options(args, # option tokens, or one string, e.g. '--lr2 3e-4 --no-aug'
+                  what:str='options', # where they came from (for messages)
+                  skip=('data',) # fields that are not options here
+                 ) -> dict:
+    "The `TwoPhaseConfig` fields given in command-line `args`; `--fast` adds the fast preset"
+    if isinstance(args, str): args = shlex.split(args)
+    p = add_config_args(_RaisingParser(prog=what, add_help=False, exit_on_error=False, allow_abbrev=False), skip=skip)
+    p.add_argument('--fast', action='store_true', default=argparse.SUPPRESS)
+    try: ns, extra = p.parse_known_args(list(args))
+    except argparse.ArgumentError as e: raise ConfigError(f"{what}: {e}") from None
+    if extra: raise ConfigError(f"{what}: unknown option(s) {' '.join(extra)}; use the options of `twophase train`")
+    d = vars(ns)
+    if d.pop('fast', False): d['preset'] = ','.join(['fast'] + [x for x in str(d.get('preset') or '').split(',') if x and x != 'fast'])
+    return d
 
 # %% ../nbs/00_config.ipynb #ca947679
 def versions():

@@ -21,6 +21,8 @@ from .distributed import world_size, is_main, check_distributed, lr_factor, desc
 from contextlib import nullcontext
 from PIL import Image
 from .model import GROUPS, TRAINABLE, learner_from_config, param_counts, resolve_weights, adapt_bn
+from .stats import fmt_acc
+from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, plot_history, whole_model,
     set_rng_states, rng_states)
 
@@ -29,7 +31,8 @@ __all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_sch
            'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
            'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'progressive_fit', 'make_phases', 'two_phases',
            'two_phase_fit', 'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable',
-           'default_run_dir', 'export_learner', 'load_init', 'run_training', 'latest_checkpoint', 'resume_training']
+           'default_run_dir', 'export_learner', 'load_init', 'history_results', 'result_lines', 'run_training',
+           'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
 @dataclass
@@ -453,8 +456,11 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     if cfg.bs > summary['n_train']:
         raise ConfigError(f"config field `bs`: batch size {cfg.bs} is larger than the {summary['n_train']} training images; "
                           f"use --bs {max(1, summary['n_train'] // 4)} or less")
+    if cfg.test:  # refuse a test folder with other classes now, not after training
+        test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
+        log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
     started = datetime.datetime.now().isoformat(timespec='seconds')
-    extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), command=command, started=started,
+    extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), data_resolved=str(Path(data).resolve()), command=command, started=started,
                  device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
                  global_bs=cfg.bs * world_size() * cfg.accum, lr_factor=lr_factor(cfg),
                  phases=[asdict(p) for p in phases], **({'resumed': resumed} if resumed else {}))
@@ -473,6 +479,29 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
     return learn, dls, summary, extra
 
+# %% ../nbs/04_train.ipynb #d7c3b41e
+def history_results(hist:pd.DataFrame, n_valid:int) -> dict:
+    "Best-epoch and last-epoch valid accuracy of `hist`, with the validation set size"
+    b = hist.loc[hist.valid_accuracy.idxmax()]
+    return dict(best_valid_accuracy=float(b.valid_accuracy), best_epoch=int(b.epoch), best_phase=int(b.phase),
+                final_valid_accuracy=float(hist.valid_accuracy.iloc[-1]), n_valid=int(n_valid),
+                phase_best={int(p): float(g.valid_accuracy.max()) for p, g in hist.groupby('phase')})
+
+# %% ../nbs/04_train.ipynb #43bab230
+def result_lines(res:dict) -> list:
+    "The accuracies of a run's `results`, each with its 95% interval and the images behind it, and what they mean"
+    out, n = [], res.get('n_valid')
+    if 'best_valid_accuracy' in res:
+        out.append(f"valid accuracy: best epoch ({res['best_epoch']}) {fmt_acc(res['best_valid_accuracy'], n)} -- chosen "
+                   f"as the best of {res['epochs']} epochs on these images, so optimistic")
+        out.append(f"valid accuracy: last epoch {fmt_acc(res['final_valid_accuracy'], n)}")
+    if t := res.get('test'):
+        top5 = '' if t.get('top5') is None else f", top-5 {t['top5']:.3f}"
+        out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}, loss {t['loss']:.3f} -- images that played no part "
+                   f"in training or selection ({t.get('path')}); recall per class: "
+                   + ', '.join(f"{c} {r:.2f}" for c, r in t['recall'].items()))
+    return out
+
 # %% ../nbs/04_train.ipynb #2b87e506
 def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                  command:str|None=None, # the command line, recorded in config.json
@@ -481,6 +510,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                  cbs=None # extra callbacks for the learner
                 ):
     "Train per `cfg` into a run directory; return `(learn, run_dir)`"
+    t_start = time.time()
     check_distributed(cfg, resume=bool(resume_dir))
     main = is_main()
     data = Path(cfg.data).expanduser() if cfg.data else default_data()
@@ -511,15 +541,14 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     secs = time.time() - t0
     if not main: return learn, run_dir
     export_learner(learn, run_dir/'export.pkl')
-    results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs)
-    if len(hist):
-        b = hist.loc[hist.valid_accuracy.idxmax()]
-        results.update(best_valid_accuracy=float(b.valid_accuracy), best_epoch=int(b.epoch), best_phase=int(b.phase),
-                       final_valid_accuracy=float(hist.valid_accuracy.iloc[-1]),
-                       phase_best={int(p): float(g.valid_accuracy.max()) for p, g in hist.groupby('phase')})
-        log(f"done in {secs:.0f}s: best valid accuracy {b.valid_accuracy:.4f} at epoch {int(b.epoch)} (phase {int(b.phase)}); "
-            f"last epoch {results['final_valid_accuracy']:.4f}; "
-            f"{'best' if cfg.load_best else 'last'} weights exported to {run_dir/'export.pkl'}")
+    results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs,
+                   handed_over='best' if cfg.load_best else 'last')
+    if len(hist): results.update(history_results(hist, summary['n_valid']))
+    results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
+    if cfg.test: results['test'] = score_summary(score_folder(learn, cfg.test))
+    results['wall_seconds'] = round(time.time() - t_start, 1)
+    log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
+    for line in result_lines(results): log(line)
     save_config(cfg, run_dir/'config.json', **extra, results=results)
     return learn, run_dir
 
