@@ -134,6 +134,8 @@ def _spec(data, recipes, user, seeds, folds, test, common, reference, seed) -> d
            f"validated once, by a model that did not train on it." if folds else
            f"{seeds} seeds (1..{seeds}) on the dataset's own split of {data}.")
     if test: how += f" Every run's handed-over model is scored on the test images in {test}."
+    elif not folds: how += (" No test folder was given: scores are last-epoch accuracies on the one validation set all "
+                            "seeds share (pass --test DIR or use --folds for scores that generalise).")
     return dict(data=str(Path(data).expanduser().resolve()), mode='folds' if folds else 'seeds', seeds=seeds, folds=folds,
                 fold_seed=seed if folds else None, test=str(Path(test).expanduser().resolve()) if test else None,
                 common=common, reference=reference, how=how,

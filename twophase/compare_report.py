@@ -30,13 +30,13 @@ def run_row(run_dir) -> dict|None:
     if not res.get('finished') or 'best_valid_accuracy' not in res: return None
     kind, _, k = run_dir.name.rpartition('-')
     test, valid = res.get('test') or {}, res.get('valid') or {}
-    cv = (valid.get('top1') if res.get('handed_over') == 'last' else res['final_valid_accuracy']) if kind == 'fold' else None
+    last = valid.get('top1') if res.get('handed_over') == 'last' else res['final_valid_accuracy']  # no selection on these images
     hist = pd.read_csv(run_dir/'logs'/'training_metrics.csv')
     recall = test.get('recall') or (valid.get('recall') if res.get('handed_over') == 'last' else None) or {}
     return dict(recipe=run_dir.parent.name, run=run_dir.name, kind=kind, k=int(k), seed=meta['config']['seed'],
-                score=test.get('top1', cv), score_n=test.get('n', res.get('n_valid')),
-                score_on='test' if test else 'fold valid (last epoch)' if cv is not None else 'n/a',
-                test_accuracy=test.get('top1'), cv_accuracy=cv, best_valid_accuracy=res['best_valid_accuracy'],
+                score=test.get('top1', last), score_n=test.get('n', res.get('n_valid')),
+                score_on='test' if test else 'fold valid (last epoch)' if kind == 'fold' else 'valid (last epoch)',
+                test_accuracy=test.get('top1'), cv_accuracy=last if kind == 'fold' else None, best_valid_accuracy=res['best_valid_accuracy'],
                 last_valid_accuracy=res['final_valid_accuracy'], n_valid=res.get('n_valid'),
                 wall_seconds=res.get('wall_seconds', res['seconds']), epochs=res['epochs'],
                 seconds_per_epoch=float(hist.seconds.mean()), resumed=bool(meta.get('resumed')),
