@@ -39,7 +39,10 @@ def why_not(learn:Learner, phase, views:int=0) -> str|None:
     "Why the frozen layers of `phase` cannot be cached for `learn` (None: they can)"
     at = CACHE_AT.get(phase.train)
     if at is None: return f"it trains {phase.train!r}: no frozen layers to cache"
-    if getattr(learn, 'train_bn', False): return "train_bn=True: BatchNorm in the frozen layers keeps training"
+    mode = getattr(learn, 'bn_mode', 'frozen')
+    if mode == 'train': return "train_bn=True (--bn train): BatchNorm in the frozen layers keeps training"
+    if mode == 'stats': return ("--bn stats: BatchNorm in the frozen layers runs in training mode (batch statistics), so their "
+                                "outputs change with every batch; use --bn adapt (or frozen) for a cache")
     if has_block_dropout(learn.model[0], at): return "block dropout in the frozen layers draws a new mask every pass"
     if phase.mixup or phase.cutmix: return "MixUp/CutMix mix input pixels, which cached outputs cannot replay"
     aug = getattr(learn.dls, 'aug', None)

@@ -24,8 +24,8 @@ __all__ = ['RECIPES', 'parse_recipe', 'recipe_options', 'run_config', 'pooled_im
 
 # %% ../nbs/05b_compare.ipynb #bc039762
 RECIPES = {
-    'head_only':     ("the seed's 'before': phase 1 alone, head only on the frozen backbone",
-                      lambda e1, e2: dict(epochs2=0)),
+    'head_only':     ("the seed's 'before': phase 1 alone, head only on the truly frozen backbone (BatchNorm statistics too)",
+                      lambda e1, e2: dict(epochs2=0, bn='frozen')),
     'two_phase':     ("twophase's defaults: head, then layer4 + head at a 10x lower lr",
                       lambda e1, e2: {}),
     'three_phase':   ("seed 2: head 5 @1e-3, +layer4 15 @1e-4, +layer3 20 @1e-5",
@@ -35,7 +35,7 @@ RECIPES = {
     'fine_tune':     ("fastai's fine_tune: 1 frozen epoch at 2e-3, then every layer, head 1e-3 and each deeper group /10",
                       lambda e1, e2: dict(phases=f'head:1:2e-3,all:{max(e1 + e2 - 1, 1)}:1e-3', lr_div=10.0)),
     'scratch':       ("random init, every layer trained at 1e-3 for e1+e2 epochs",
-                      lambda e1, e2: dict(weights='none', phases=f'all:{e1 + e2}:1e-3', lr_div=1.0, adapt_bn=False)),
+                      lambda e1, e2: dict(weights='none', phases=f'all:{e1 + e2}:1e-3', lr_div=1.0, bn='stats')),
     'fast':          ("--fast: the exact feature cache, no pixel augmentation", lambda e1, e2: dict(preset='fast')),
     'regularised':   ("--preset regularised: seed 2's phase-2 set (RandAugment, MixUp, CutMix, block dropout, 128 -> 224 px)",
                       lambda e1, e2: dict(preset='regularised')),

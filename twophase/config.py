@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'GROUP_TITLES', 'signals_deferred', 'atomic_write',
-           'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases',
-           'TwoPhaseConfig', 'validate_config', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
-           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config']
+__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'GROUP_TITLES', 'signals_deferred',
+           'atomic_write', 'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value',
+           'parse_phases', 'TwoPhaseConfig', 'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config',
+           'suggest_config', 'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config']
 
 # %% ../nbs/00_config.ipynb #ab0e4018
 @contextmanager
@@ -65,6 +65,7 @@ class ConfigError(ValueError):
 # %% ../nbs/00_config.ipynb #959cf39b
 ARCHS = ('resnet18', 'resnet34', 'resnet50')
 UNFREEZE = ('layer4', 'layer3', 'all')
+BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 TRAINABLE_NAMES = ('head',) + UNFREEZE
 SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
 
@@ -145,9 +146,14 @@ class TwoPhaseConfig:
     weights: str|None = knob('DEFAULT', "pretrained weights: a torchvision name (DEFAULT, IMAGENET1K_V1, ...), "
                              "a local .pth state_dict, or 'none' for random init (default: $TWOPHASE_WEIGHTS, else DEFAULT)", 'model')
     head_hidden: int = knob(512, "width of the head's hidden Linear layer", 'model')
+    bn: str = knob('stats', "BatchNorm in the frozen layers: stats (training mode, as a plain PyTorch script runs them: batch "
+                   "statistics while training, running statistics that follow your images; weights frozen), frozen (the "
+                   "pretrained statistics throughout), adapt (AdaBN: statistics recomputed once on the training images, then "
+                   "frozen; the feature cache stays exact), train (statistics and BatchNorm weights train: fastai's train_bn)",
+                   'model', choices=BN_MODES)
     adapt_bn: bool = knob(False, "before training, recompute every BatchNorm's running statistics on the training images "
-                          "(AdaBN; weights untouched)", 'model')
-    train_bn: bool = knob(False, "train BatchNorm layers inside frozen groups (default: frozen backbone is truly frozen)", 'model')
+                          "(AdaBN; weights untouched): the same as --bn adapt", 'model')
+    train_bn: bool = knob(False, "train BatchNorm layers (weights and statistics) inside frozen groups: the same as --bn train", 'model')
     # phases
     epochs1: int = knob(10, "phase 1 epochs (head only, backbone frozen)", 'phases')
     lr1: float|str = knob(1e-3, "phase 1 learning rate (head), or 'auto' (lr_find)", 'phases', parse=lr_value)
@@ -244,7 +250,7 @@ def validate_config(c:TwoPhaseConfig):
     _check(c.threads is None or (_is_int(c.threads) and c.threads > 0), 'threads', f"must be an integer > 0, got {c.threads!r}")
     _check(c.num_workers is None or c.num_workers >= 0, 'num_workers', f"must be >= 0, got {c.num_workers!r}")
     for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
-                       ('check', ('full', 'quick', 'off')), ('precision', ('fp32', 'fp16', 'bf16'))):
+                       ('check', ('full', 'quick', 'off')), ('precision', ('fp32', 'fp16', 'bf16')), ('bn', BN_MODES)):
         v = getattr(c, n)
         _check(v in allowed, n, f"unknown value {v!r}; choose one of {', '.join(allowed)}")
     n_phases = len(parse_phases(c.phases)) if c.phases else 3 if c.epochs3 else 2
@@ -258,7 +264,7 @@ PRESETS = {
     'small':        dict(epochs2=20),                # < 500 training images: shorter phase 2 overfits less
     'medium':       dict(),                          # 500-2000: the seed defaults
     'large':        dict(epochs2=45),                # > 2000: phase 2 can go longer
-    'fast':         dict(aug=False, cache=True, channels_last=True,  # exact feature cache: phase 1 ~0.05 s/epoch,
+    'fast':         dict(aug=False, cache=True, channels_last=True, bn='adapt',  # exact feature cache: phase 1 ~0.05 s/epoch,
                          epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0),  # phase 2 ~3x faster (bench/README.md)
     'max_accuracy': dict(epochs1=15, epochs2=45),
     'unstable':     dict(lr_scale=1/3),              # loss jumps around: every lr divided by 3
@@ -268,6 +274,10 @@ PRESETS = {
 }
 
 # %% ../nbs/00_config.ipynb #9490edc7
+def bn_mode(c:TwoPhaseConfig) -> str:
+    "How the frozen layers' BatchNorm behaves: `c.bn`, unless the older switches train_bn / adapt_bn say otherwise"
+    return 'train' if c.train_bn else 'adapt' if c.adapt_bn else c.bn
+
 def size_preset(n_images:int):
     "Preset name the seed's table gives a dataset of `n_images` training images"
     return 'small' if n_images < 500 else 'large' if n_images > 2000 else 'medium'

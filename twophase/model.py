@@ -13,7 +13,7 @@ import torch, torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L)
-from .config import TwoPhaseConfig, ARCHS
+from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 
 # %% auto #0
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
@@ -178,7 +178,8 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       weights='DEFAULT', # torchvision weights name, local state_dict path, or None
                       head_hidden:int=512, # head hidden width
                       head_dropout:float=0.3, # head dropout
-                      train_bn:bool=False, # train BatchNorm inside frozen groups
+                      bn:str='stats', # BatchNorm in frozen groups: 'stats' (training mode, weights frozen), 'frozen'/'adapt' (`BnFreeze`), 'train' (train_bn)
+                      train_bn:bool=False, # the same as bn='train'
                       block_dropout:float=0., # Dropout2d on every residual branch (seed: 0.02)
                       label_smoothing:float=0., # label smoothing of the cross-entropy loss
                       metrics=None, # default: `default_metrics(n_classes)`
@@ -190,10 +191,13 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     n = len(dls.vocab)
     model = two_phase_model(n, arch, weights, head_hidden, head_dropout, block_dropout)
     if channels_last: model = model.to(memory_format=torch.channels_last)
-    cbs = L(kwargs.pop('cbs', None)) + ([] if train_bn else [BnFreeze()])
+    bn = 'train' if train_bn else bn
+    if bn not in BN_MODES: raise ValueError(f"bn={bn!r}: choose one of {', '.join(BN_MODES)}")
+    cbs = L(kwargs.pop('cbs', None)) + ([BnFreeze()] if bn in ('frozen', 'adapt') else [])
     loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
     learn = Learner(dls, model, loss_func=loss, opt_func=Adam, wd=wd, splitter=two_phase_splitter,
-                    metrics=default_metrics(n) if metrics is None else metrics, train_bn=train_bn, cbs=cbs, **kwargs)
+                    metrics=default_metrics(n) if metrics is None else metrics, train_bn=bn == 'train', cbs=cbs, **kwargs)
+    learn.bn_mode = bn
     learn.recorder.train_metrics = True
     learn.arch = arch
     learn.freeze()
@@ -233,7 +237,7 @@ def apply_precision(learn:Learner, precision:str='fp32', device=None) -> Learner
 def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
     "`two_phase_learner` with the model settings of `cfg`"
     return apply_precision(two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
-                             head_dropout=cfg.head_dropout, train_bn=cfg.train_bn, block_dropout=cfg.block_dropout,
+                             head_dropout=cfg.head_dropout, bn=bn_mode(cfg), block_dropout=cfg.block_dropout,
                              label_smoothing=cfg.label_smoothing, wd=cfg.wd, channels_last=cfg.channels_last, **kwargs),
                            cfg.precision)
 

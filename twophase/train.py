@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
+from .config import bn_mode
 from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json
 from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
 from .check import check_dataset
@@ -367,7 +368,7 @@ def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **
     return progressive_fit(learn, phases or config_phases(cfg), keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
                            phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
                            plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views,
-                           cache_gb=cfg.cache_gb, adapt_bn=cfg.adapt_bn, **kwargs)
+                           cache_gb=cfg.cache_gb, adapt_bn=bn_mode(cfg) == 'adapt', **kwargs)
 
 # %% ../nbs/04_train.ipynb #820e643a
 class RunDirError(RuntimeError):
