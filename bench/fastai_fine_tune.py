@@ -10,6 +10,7 @@ import torch
 from fastai.vision.all import (ImageDataLoaders, RandomResizedCrop, Flip, Normalize, imagenet_stats, vision_learner,
                                resnet18, accuracy, Callback, set_seed)
 from twophase.model import read_state_dict, tv_to_body_key
+from twophase.metrics import score_folder
 from common import Recorder, add_common_args
 
 class Epochs(Callback):
@@ -32,6 +33,9 @@ def run(a, rec):
     if a.channels_last: learn.model.to(memory_format=torch.channels_last)
     learn.add_cb(Epochs(rec))
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(a.epochs2, freeze_epochs=a.epochs1)
+    if a.test:  # fine_tune hands over its last epoch
+        ev = score_folder(learn, a.test)
+        rec.note(test_acc=ev['top1'], n_test=ev['n'])
 
 if __name__ == '__main__':
     a = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0])).parse_args()

@@ -13,6 +13,7 @@ from twophase.data import dls_from_config
 from twophase.model import learner_from_config
 from twophase.train import fit_from_config
 from twophase.callbacks import RunLog
+from twophase.metrics import score_folder
 from common import Recorder, add_common_args
 
 class Epochs(Callback):
@@ -27,13 +28,17 @@ class Epochs(Callback):
 
 def run(a, rec):
     given = dict(epochs1=a.epochs1, epochs2=a.epochs2) if not a.preset or a.epochs_given else {}
+    old = dict(bn='frozen', load_best=True) if a.old_defaults else {}  # twophase's defaults before the 2026-11-30 study
     cfg = make_config(a.preset, data=a.data, weights=a.weights, size=a.size, bs=a.bs, num_workers=a.workers,
-                      seed=a.seed, **given, **({'channels_last': False} if a.no_channels_last else {}))
+                      seed=a.seed, **given, **old, **({'channels_last': False} if a.no_channels_last else {}))
     rec.note(config={k: getattr(cfg, k) for k in ('epochs1', 'epochs2', 'size1', 'size', 'aug', 'cache', 'cache_views',
                                                   'channels_last', 'lr1', 'lr2', 'schedule', 'preset')})
     learn = learner_from_config(cfg, dls_from_config(cfg))
     learn.add_cb(Epochs(rec))
     with learn.no_bar(), learn.no_logging(): fit_from_config(learn, cfg, log=RunLog(echo=True))
+    if a.test:  # the model the run hands over (best or last epoch, as the config says)
+        ev = score_folder(learn, a.test)
+        rec.note(test_acc=ev['top1'], n_test=ev['n'], test_flip_acc=score_folder(learn, a.test, tta='flip')['top1'])
     fc = getattr(learn, 'feature_cache', None)
     if fc is not None: rec.note(cache_seconds=fc.seconds_total)
 
@@ -41,5 +46,6 @@ if __name__ == '__main__':
     p = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument('--preset'); p.add_argument('--epochs-given', action='store_true', help='with --preset: keep --epochs1/2')
     p.add_argument('--no-channels-last', action='store_true')
+    p.add_argument('--old-defaults', action='store_true', help='BatchNorm frozen, best epoch handed over (before the study)')
     a = p.parse_args()
     with Recorder('twophase_' + (a.preset or 'defaults'), a) as rec: run(a, rec)

@@ -6,13 +6,18 @@ def test_bench_harness_tiny(tmp_path):
     out = tmp_path/'bench.json'
     p = subprocess.run([sys.executable, str(ROOT/'bench'/'run.py'), '--data', str(DATA), '--weights', str(WEIGHTS),
                         '--size', '32', '--epochs1', '1', '--epochs2', '1',
-                        '--methods', 'twophase_fast,seed_recipe', '--out', str(out)],
+                        '--methods', 'twophase_fast,seed_recipe', '--seeds', '2', '--test', str(DATA/'valid'), '--out', str(out)],
                        capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    assert '| method | wall s |' in p.stdout and '| twophase_fast |' in p.stdout
+    assert '| method | seeds | test acc (95% CI) |' in p.stdout and '| twophase_fast | 2 |' in p.stdout
     res = json.loads(out.read_text())
-    rows = {r['method']: r for r in res['summary']}
-    assert list(rows) == ['seed_recipe', 'twophase_fast']  # the seed recipe runs first: its best is the target
+    rows = {(r['method'], r['seed']): r for r in res['summary']}
+    assert list(rows) == [('seed_recipe', 1), ('seed_recipe', 2), ('twophase_fast', 1), ('twophase_fast', 2)]  # seed recipe first
+    for m in res['by_method']:  # the mean test accuracy over seeds, with its t interval
+        accs = [r['test_acc'] for r in res['summary'] if r['method'] == m['method']]
+        assert m['seeds'] == 2 and abs(m['test_acc'] - sum(accs) / 2) < 1e-12 and m['ci_low'] <= m['test_acc'] <= m['ci_high']
+        assert all(r['n_test'] == 100 for r in res['summary'])
+    rows = {k[0]: r for k, r in rows.items() if k[1] == 1}
     assert res['target'] == rows['seed_recipe']['best_acc']
     for run in res['runs']:
         eps = [r for r in run['records'] if r['kind'] == 'epoch']

@@ -21,11 +21,16 @@ from .stats import fmt_acc
 from .metrics import score_folder
 from .compare_report import write_report, aggregate, score_table
 from .compare import compare, parse_recipe, RECIPES
+from .ensemble import train_ensemble
+from .train import default_run_dir
+from dataclasses import replace
+import json
+import pandas as pd
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'COMMANDS', 'build_parser', 'config_from_args', 'cmd_train', 'cmd_check', 'cmd_report', 'cmd_evaluate',
-           'cmd_predict', 'cmd_export', 'cmd_compare', 'main']
+__all__ = ['USER_ERRORS', 'COMMANDS', 'build_parser', 'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'cmd_report',
+           'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_compare', 'main']
 
 # %% ../nbs/06_cli.ipynb #6a8e5c4d
 def build_parser() -> argparse.ArgumentParser:
@@ -127,26 +132,37 @@ def config_from_args(ns:argparse.Namespace) -> TwoPhaseConfig:
 USER_ERRORS = (ConfigError, DatasetError, WeightsError, RunDirError, FileNotFoundError, ValueError)
 
 # %% ../nbs/06_cli.ipynb #1ced579f
+def cfg_classes(run_dir) -> list:
+    "The classes of the run in `run_dir` (from its config.json)"
+    return json.loads((Path(run_dir)/'config.json').read_text())['dataset']['classes']
+
 def cmd_train(ns, argv):
     cmd = shlex.join(['twophase'] + argv)
     if ns.resume:
         ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)]
         if ignored: print(f"note: --resume uses the run's own config.json; ignoring {', '.join(ignored)}", file=sys.stderr)
-        learn, run_dir = resume_training(ns.resume, command=cmd)
-        if learn is None: return
-        cfg = load_config(run_dir)
+        cfg = load_config(ns.resume)
+        if cfg.ensemble > 1: learn, run_dir = None, train_ensemble(replace(cfg, out=ns.resume), command=cmd)
+        else:
+            learn, run_dir = resume_training(ns.resume, command=cmd)
+            if learn is None: return
     else:
         cfg = config_from_args(ns)
         if ns.dry_run:
             for k, v in asdict(cfg).items(): print(f'{k:17s} {v}')
             return
-        learn, run_dir = run_training(cfg, command=cmd)
+        if cfg.ensemble > 1:
+            cfg = replace(cfg, out=cfg.out or str(default_run_dir(cfg.data or default_data(), cfg.arch)))
+            learn, run_dir = None, train_ensemble(cfg, command=cmd)
+        else: learn, run_dir = run_training(cfg, command=cmd)
     if not is_main(): return  # distributed: rank 0 reports
     if cfg.report:
         print(f"writing the report ...", flush=True)
         md = make_report(run_dir, load_run(run_dir))
         print(f"report: {md} (and report.html)")
-    print(format_findings(diagnose(learn.history, len(learn.dls.vocab), n_valid=len(learn.dls.valid_ds))))
+    hist = learn.history if learn is not None else pd.read_csv(Path(run_dir)/'logs'/'training_metrics.csv')
+    n_valid = json.loads((Path(run_dir)/'config.json').read_text())['results'].get('n_valid')
+    print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=n_valid)))
     print(f"run directory: {run_dir}")
 
 # %% ../nbs/06_cli.ipynb #87f9deb7

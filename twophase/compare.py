@@ -17,6 +17,7 @@ from .check import list_files, split_roots, ClassOf
 from .data import find_layout, count_train_images, DatasetError
 from .train import run_training, resume_training, RunDirError
 from .compare_report import write_report, run_row, summarise, aggregate
+from .ensemble import train_ensemble
 
 # %% auto #0
 __all__ = ['RECIPES', 'parse_recipe', 'recipe_options', 'run_config', 'pooled_images', 'make_folds', 'quiet_progress',
@@ -118,6 +119,11 @@ def _run_one(cfg, run_dir:Path, echo:bool):
     "Train one run into `run_dir`: reuse it when finished, resume it when half-done, start it otherwise"
     row = run_row(run_dir)
     if row: return 'reused', row
+    if cfg.ensemble > 1:
+        if not (run_dir/'members').is_dir(): shutil.rmtree(run_dir, ignore_errors=True)
+        how = 'resumed' if (run_dir/'members').is_dir() else 'trained'
+        train_ensemble(cfg, command='twophase compare', echo=echo)
+        return how, run_row(run_dir)
     if (run_dir/'config.json').exists():
         resume_training(run_dir, command='twophase compare', echo=echo)
         how = 'resumed'

@@ -197,6 +197,8 @@ class TwoPhaseConfig:
     out: str|None = knob(None, "run directory (default: runs/<dataset>-<arch>-<time>)", 'run')
     overwrite: bool = knob(False, "allow writing into an existing, non-empty run directory", 'run')
     keep_checkpoints: int = knob(3, "periodic checkpoints kept (checkpoint_epoch_NNN.pth, >= 1; --resume continues from the newest)", 'run')
+    ensemble: int = knob(1, "train this many models (seeds seed, seed+1000, seed+2000, ...) and hand over the mean of their class "
+                         "probabilities, exported as one model (members under RUN/members/); 1 = one model", 'run')
     load_best: bool = knob(True, "end the run with the best epoch's weights (by valid accuracy) before export", 'run')
     report: bool = knob(True, "twophase train: write report/ (confusion matrix, Grad-CAM, top losses, diagnosis, TTA) at the end", 'run')
 
@@ -226,7 +228,7 @@ def validate_config(c:TwoPhaseConfig):
     for n in ('lr1', 'lr2', 'lr3'):
         v = getattr(c, n)
         _check(v == 'auto' or (isinstance(v, (int, float)) and v > 0), n, f"must be a number > 0 or 'auto', got {v!r}")
-    for n in ('size', 'bs', 'head_hidden', 'accum', 'plateau_patience', 'max_pixels', 'min_image_size'):
+    for n in ('size', 'bs', 'head_hidden', 'accum', 'plateau_patience', 'max_pixels', 'min_image_size', 'ensemble'):
         v = getattr(c, n)
         _check(_is_int(v) and v > 0, n, f"must be an integer > 0, got {v!r}")
     _check(c.size1 is None or (_is_int(c.size1) and c.size1 > 0), 'size1', f"must be an integer > 0, got {c.size1!r}")

@@ -282,6 +282,11 @@ def trust_table(meta:dict, hist:pd.DataFrame, ev:dict) -> pd.DataFrame:
         rows.append(row("test", t['top1'], t['n'], f"unseen images: {t.get('path')}"))
     return pd.DataFrame(rows)
 
+# %% ../nbs/05_interpret.ipynb #a160e371
+def _member(learn:Learner, model:nn.Module) -> Learner:
+    "A learner like `learn` with `model` instead of its own (an ensemble member, for Grad-CAM)"
+    return Learner(learn.dls, model, loss_func=learn.loss_func)
+
 # %% ../nbs/05_interpret.ipynb #b92f1b84
 def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) -> Path:
     "Evaluate the run in `run_dir` and write its `report/`; return the path of report.md"
@@ -294,7 +299,8 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
     ev_tta = evaluate(learn, tta=True) if tta else None
     plot_history(hist, rep/'training_curves.png')
     plot_confusion(ev['confusion'], vocab, rep/'confusion_matrix.png')
-    plot_gradcam(learn, n=n_cam, fname=rep/'gradcam.png')
+    members = getattr(learn.model, 'members', None)  # an ensemble: Grad-CAM of its first member
+    plot_gradcam(learn if members is None else _member(learn, members[0]), n=n_cam, fname=rep/'gradcam.png')
     plot_top_losses(learn, ev['probs'], ev['targs'], ev['losses'], k=9, fname=rep/'top_losses.png')
     findings = diagnose(hist, len(vocab), n_valid=ev['n'])
     ph = hist.groupby(['phase', 'phase_name'], sort=False).agg(epochs=('epoch', 'count'), best_valid_accuracy=('valid_accuracy', 'max'),

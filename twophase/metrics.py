@@ -11,19 +11,27 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from fastai.vision.all import Learner
+from fastai.vision.all import Learner, Callback
 from .stats import wilson, fmt_acc
 from .check import check_dataset, list_files
 from .data import DatasetError, find_layout
 
 # %% auto #0
-__all__ = ['get_probs', 'valid_preds', 'nll', 'topk_accuracy', 'per_class', 'confusion', 'metrics_of', 'evaluate', 'describe',
-           'labelled_files', 'score_folder', 'score_summary']
+__all__ = ['FlipInput', 'get_probs', 'valid_preds', 'nll', 'topk_accuracy', 'per_class', 'confusion', 'metrics_of', 'evaluate',
+           'describe', 'labelled_files', 'score_folder', 'score_summary']
 
 # %% ../nbs/03c_metrics.ipynb #88867536
-def get_probs(learn:Learner, dl, tta:bool=False):
-    "(probs, targets) of `learn` on `dl`, with fastai's test-time augmentation if `tta`"
-    with learn.no_bar(): return learn.tta(dl=dl) if tta else learn.get_preds(dl=dl)
+class FlipInput(Callback):
+    "Mirror every input batch left to right (test-time flips)"
+    def before_batch(self): self.learn.xb = tuple(x.flip(-1) for x in self.xb)
+
+def get_probs(learn:Learner, dl, tta:bool|str=False):
+    "(probs, targets) of `learn` on `dl`: plain, `tta='flip'` (mean of each image and its mirror image) or `tta=True` (fastai's TTA)"
+    with learn.no_bar():
+        if tta == 'flip':
+            (p, t), (pf, _) = learn.get_preds(dl=dl), learn.get_preds(dl=dl, cbs=[FlipInput()])
+            return (p + pf) / 2, t
+        return learn.tta(dl=dl) if tta else learn.get_preds(dl=dl)
 
 # %% ../nbs/03c_metrics.ipynb #fbdaee2e
 def valid_preds(learn:Learner, tta:bool=False, dl=None):
@@ -115,7 +123,8 @@ def score_folder(learn:Learner, folder, tta:bool=False, what:str='--test') -> di
     "Metrics of `learn` on labelled `folder` (see `metrics_of`), plus `path` and the `skipped` files"
     files, targs, skipped = labelled_files(folder, learn.dls.vocab, what)
     probs, _ = get_probs(learn, learn.dls.test_dl(files, num_workers=0), tta)
-    return {**metrics_of(probs, targs, list(learn.dls.vocab)), 'path': str(Path(folder).expanduser().resolve()), 'skipped': skipped}
+    return {**metrics_of(probs, targs, list(learn.dls.vocab)), 'path': str(Path(folder).expanduser().resolve()), 'skipped': skipped,
+            'files': files}
 
 # %% ../nbs/03c_metrics.ipynb #dcdf9181
 def score_summary(ev:dict) -> dict:

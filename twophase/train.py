@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
 from .config import bn_mode
-from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json
+from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json, atomic_write_text
 from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
 from .check import check_dataset
 from .cache import FeatureCache, plan_points
@@ -32,8 +32,8 @@ __all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_sch
            'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
            'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'progressive_fit', 'make_phases', 'two_phases',
            'two_phase_fit', 'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable',
-           'default_run_dir', 'export_learner', 'load_init', 'history_results', 'result_lines', 'run_training',
-           'latest_checkpoint', 'resume_training']
+           'default_run_dir', 'export_learner', 'load_init', 'history_results', 'result_lines', 'score_test',
+           'run_training', 'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
 @dataclass
@@ -501,7 +501,19 @@ def result_lines(res:dict) -> list:
         out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}, loss {t['loss']:.3f} -- images that played no part "
                    f"in training or selection ({t.get('path')}); recall per class: "
                    + ', '.join(f"{c} {r:.2f}" for c, r in t['recall'].items()))
+    if t := res.get('test_flip'):
+        out.append(f"test accuracy with test-time flips (each image and its mirror image): {fmt_acc(t['top1'], t['n'])}")
     return out
+
+# %% ../nbs/04_train.ipynb #b49ef51e
+def score_test(learn:Learner, folder, run_dir:Path) -> dict:
+    "Scores of `learn` on test `folder`, plain and with test-time flips; every image's probabilities to `run_dir`/test_predictions.csv"
+    ev, evf = score_folder(learn, folder), score_folder(learn, folder, tta='flip')
+    vocab = list(learn.dls.vocab)
+    df = pd.DataFrame(dict(file=[str(f) for f in ev['files']], label=[vocab[i] for i in ev['targs']]))
+    df = pd.concat([df, pd.DataFrame(ev['probs'].numpy(), columns=vocab), pd.DataFrame(evf['probs'].numpy(), columns=[f'flip_{c}' for c in vocab])], axis=1)
+    atomic_write_text(run_dir/'test_predictions.csv', df.to_csv(index=False))
+    return dict(test=score_summary(ev), test_flip=score_summary(evf))
 
 # %% ../nbs/04_train.ipynb #2b87e506
 def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
@@ -546,7 +558,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                    handed_over='best' if cfg.load_best else 'last')
     if len(hist): results.update(history_results(hist, summary['n_valid']))
     results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
-    if cfg.test: results['test'] = score_summary(score_folder(learn, cfg.test))
+    if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
     results['wall_seconds'] = round(time.time() - t_start, 1)
     log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
     for line in result_lines(results): log(line)
