@@ -116,3 +116,27 @@ def test_compare_folds_validates_every_image_once(tmp_path):
     assert df.n_valid.sum() == 500  # 400 train + 100 valid pooled, each validated exactly once
     folds = pd.read_csv(out/'folds'/'folds.csv')
     assert len(folds) == 500 and folds.file.is_unique and set(folds.groupby(['cls', 'fold']).size()) == {62, 63}  # 125 a class
+
+def test_train_ensemble_cli(tmp_path):
+    out = tmp_path/'ens'
+    r = twophase('train', DATA, '--weights', WEIGHTS, '--size', 32, '--epochs1', 1, '--epochs2', 0, '--ensemble', 2,
+                 '--check', 'off', '--test', TEST, '--out', out)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert sorted(p.name for p in (out/'members').iterdir()) == ['seed-1042', 'seed-42']
+    res = json.loads((out/'config.json').read_text())['results']
+    assert res['handed_over'] == 'ensemble' and res['test']['n'] == 400 and len(res['ensemble']) == 2
+    assert (out/'report'/'report.md').exists() and (out/'test_predictions.csv').exists()
+    ev = twophase('evaluate', out, '--data', TEST)
+    assert ev.returncode == 0 and f"top-1 {res['test']['top1']:.3f} (95% CI" in ev.stdout, ev.stdout + ev.stderr[-2000:]
+    pr = twophase('predict', out, next((DATA/'valid'/'tench').iterdir()))
+    assert pr.returncode == 0 and '1 predictions' in pr.stdout, pr.stderr[-2000:]
+    assert json.loads((out/'config.json').read_text())['config']['ensemble'] == 2
+    again = twophase('train', '--resume', out)
+    assert again.returncode == 0 and 'already finished: an ensemble of 2' in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
+    (out/'config.json').unlink(); (out/'export.pkl').unlink()  # killed after its members, before combining them
+    cfg = json.loads((out/'members'/'seed-42'/'config.json').read_text())
+    from twophase.ensemble import train_ensemble
+    from twophase.config import TwoPhaseConfig
+    before = (out/'members'/'seed-42'/'config.json').read_bytes()
+    train_ensemble(TwoPhaseConfig(**{**cfg['config'], 'ensemble': 2, 'out': str(out), 'seed': 42}), echo=False)
+    assert (out/'export.pkl').exists() and (out/'members'/'seed-42'/'config.json').read_bytes() == before  # reused

@@ -21,7 +21,7 @@ from .stats import fmt_acc
 from .metrics import score_folder
 from .compare_report import write_report, aggregate, score_table
 from .compare import compare, parse_recipe, RECIPES
-from .ensemble import train_ensemble
+from .ensemble import train_ensemble, finished
 from .train import default_run_dir
 from dataclasses import replace
 import json
@@ -142,6 +142,8 @@ def cmd_train(ns, argv):
         ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)]
         if ignored: print(f"note: --resume uses the run's own config.json; ignoring {', '.join(ignored)}", file=sys.stderr)
         cfg = load_config(ns.resume)
+        if cfg.ensemble > 1 and finished(ns.resume):
+            return print(f"run {ns.resume} already finished: an ensemble of {cfg.ensemble} runs; nothing to resume.")
         if cfg.ensemble > 1: learn, run_dir = None, train_ensemble(replace(cfg, out=ns.resume), command=cmd)
         else:
             learn, run_dir = resume_training(ns.resume, command=cmd)

@@ -81,7 +81,7 @@ def build_ensemble(run_dirs, # finished runs with the same classes and image siz
     res['wall_seconds'] = round(time.time() - t_start if t_start else sum(m['results'].get('wall_seconds', 0) for m in metas), 1)
     log(f"ensemble of {len(run_dirs)} runs -> {out/'export.pkl'} (the mean of their class probabilities)")
     for line in result_lines({**res, 'best_valid_accuracy': ev['top1']})[1:]: log(line)
-    save_config(replace(cfgs[0], out=str(out), test=str(test) if test else None), out/'config.json',
+    save_config(replace(cfgs[0], out=str(out), test=str(test) if test else None, ensemble=len(run_dirs)), out/'config.json',
                 **{k: v for k, v in metas[0].items() if k not in ('config', 'versions', 'results')}, results=res)
     return out
 

@@ -306,9 +306,9 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
     ph = hist.groupby(['phase', 'phase_name'], sort=False).agg(epochs=('epoch', 'count'), best_valid_accuracy=('valid_accuracy', 'max'),
             last_valid_accuracy=('valid_accuracy', 'last'), last_valid_loss=('valid_loss', 'last'), seconds=('seconds', 'sum')).reset_index()
     ph['gain_vs_previous'] = ph.best_valid_accuracy.diff().fillna(0.)
-    metrics = pd.DataFrame([dict(evaluation='plain', top1=ev['top1'], top5=ev['top5'] if ev['top5'] is not None else 'n/a (<= 5 classes)', loss=ev['loss'])]
-                           + ([dict(evaluation='TTA', top1=ev_tta['top1'], top5=ev_tta['top5'] if ev_tta['top5'] is not None else 'n/a (<= 5 classes)',
-                                    loss=ev_tta['loss'])] if ev_tta else []))
+    row = lambda name, e: dict(evaluation=name, top1=e['top1'], ci95=f"{e['top1_low']:.3f}-{e['top1_high']:.3f}", images=e['n'],
+                               top5=e['top5'] if e['top5'] is not None else 'n/a (<= 5 classes)', loss=e['loss'])
+    metrics = pd.DataFrame([row('plain', ev)] + ([row('TTA', ev_tta)] if ev_tta else []))
     ds, cfg = meta.get('dataset', {}), meta['config']
     knobs = {k: cfg[k] for k in ('arch', 'weights', 'size', 'size1', 'bs', 'accum', 'epochs1', 'lr1', 'epochs2', 'lr2', 'lr_div',
                                  'unfreeze', 'epochs3', 'phases', 'schedule', 'randaug_n', 'mixup', 'cutmix', 'block_dropout',
