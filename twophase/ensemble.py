@@ -77,8 +77,8 @@ def build_ensemble(run_dirs, # finished runs with the same classes and image siz
                n_valid=ev['n'], best_valid_accuracy=ev['top1'], best_epoch=int(hist.epoch.max()), best_phase=int(hist.phase.max()),
                final_valid_accuracy=ev['top1'], epochs=int(hist.epoch.max()),
                seconds=round(sum(m['results']['seconds'] for m in metas), 1))
-    if test: res.update(score_test(learn, test, out))
     res['wall_seconds'] = round(time.time() - t_start if t_start else sum(m['results'].get('wall_seconds', 0) for m in metas), 1)
+    if test: res.update(score_test(learn, test, out))
     log(f"ensemble of {len(run_dirs)} runs -> {out/'export.pkl'} (the mean of their class probabilities)")
     for line in result_lines({**res, 'best_valid_accuracy': ev['top1']})[1:]: log(line)
     save_config(replace(cfgs[0], out=str(out), test=str(test) if test else None, ensemble=len(run_dirs)), out/'config.json',

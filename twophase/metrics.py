@@ -119,9 +119,9 @@ def labelled_files(folder, # DIR/<class>/*.jpg
     return files, torch.tensor([o2i[f.relative_to(folder).parts[0]] for f in files]), skipped
 
 # %% ../nbs/03c_metrics.ipynb #397225b8
-def score_folder(learn:Learner, folder, tta:bool=False, what:str='--test') -> dict:
-    "Metrics of `learn` on labelled `folder` (see `metrics_of`), plus `path` and the `skipped` files"
-    files, targs, skipped = labelled_files(folder, learn.dls.vocab, what)
+def score_folder(learn:Learner, folder, tta:bool|str=False, what:str='--test', labelled=None) -> dict:
+    "Metrics of `learn` on labelled `folder` (see `metrics_of`), plus `path`, `files` and the `skipped` ones (`labelled`: `labelled_files`' result)"
+    files, targs, skipped = labelled or labelled_files(folder, learn.dls.vocab, what)
     probs, _ = get_probs(learn, learn.dls.test_dl(files, num_workers=0), tta)
     return {**metrics_of(probs, targs, list(learn.dls.vocab)), 'path': str(Path(folder).expanduser().resolve()), 'skipped': skipped,
             'files': files}
