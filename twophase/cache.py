@@ -83,14 +83,14 @@ def forward_to(model:nn.Module, x, ats) -> dict:
     return out
 
 # %% ../nbs/03a_cache.ipynb #a92ceca7
-def extract(model:nn.Module, dl, ats, passes:int=1) -> dict:
-    "Outputs at `ats` for every item of `dl` (read in order, `passes` times) and the labels: {at: tensor, 'y': tensor}"
+def extract(model:nn.Module, dl, ats, passes:int=1, flip:bool=False) -> dict:
+    "Outputs at `ats` for every item of `dl` (read in order, `passes` times; with `flip` the second pass mirrors the images) and the labels"
     n = len(dl.dataset) if hasattr(dl, 'dataset') else dl.n
     res, i = {}, 0
     with eval_mode(model), torch.no_grad():
-        for _ in range(passes):
+        for k in range(passes):
             for xb, yb in dl:
-                outs = forward_to(model, xb, ats)
+                outs = forward_to(model, xb.flip(-1) if flip and k == 1 else xb, ats)
                 if not res:  # preallocate: no second copy when the cache is large
                     res = {a: torch.empty((n * passes, *o.shape[1:]), dtype=o.dtype) for a, o in outs.items()}
                     res['y'] = torch.empty(n * passes, dtype=torch.long)
@@ -131,15 +131,17 @@ class FeatureCache:
     "Frozen-layer outputs computed once per DataLoaders, for the phases that can train on them"
     def __init__(self, views:int=0, # with augmentation: cached augmented views per image (0: no cache then)
                  max_gb:float=4.0, # the cache is skipped (with a log line) if it would need more memory
-                 log=None):
-        self.views, self.max_gb, self.log = views, max_gb, log or RunLog(echo=False)
+                 log=None,
+                 flips:bool=False # without augmentation: cache each image and its mirror image (exact random flips)
+                ):
+        self.views, self.max_gb, self.log, self.flips = views, max_gb, log or RunLog(echo=False), flips
         self.key, self.feats, self.seconds, self.seconds_total = None, {}, 0., 0.
 
     def _key(self, learn): return id(learn.dls)
 
     def _passes(self, learn):
-        "Passes over the training set: one, or `views` when the images are augmented"
-        return max(self.views, 1) if (learn.dls.aug or learn.dls.randaug) else 1
+        "Passes over the training set: one, `views` when the images are augmented, two for `flips`"
+        return max(self.views, 1) if (learn.dls.aug or learn.dls.randaug) else 2 if self.flips else 1
 
     def _gb(self, learn, ats, passes):
         shapes = feature_shapes(learn.model, learn.dls.size, ats)
@@ -151,7 +153,8 @@ class FeatureCache:
         passes = self._passes(learn)
         t0, rng = time.perf_counter(), rng_states()  # the pass must not shift any random stream of the run
         tdl = learn.dls.train.new(shuffle=False, drop_last=False)
-        tr, va = extract(learn.model, tdl, ats, passes), extract(learn.model, learn.dls.valid, ats)
+        flip = self.flips and not (learn.dls.aug or learn.dls.randaug)
+        tr, va = extract(learn.model, tdl, ats, passes, flip), extract(learn.model, learn.dls.valid, ats)
         set_rng_states(rng)
         self.seconds = time.perf_counter() - t0
         self.seconds_total += self.seconds
@@ -159,7 +162,8 @@ class FeatureCache:
         self.feats = {a: (FeatureSet(tr[a], tr['y']), FeatureSet(va[a], va['y'])) for a in ats}
         mb = sum(t.x.numel() * 4 + v.x.numel() * 4 for t, v in self.feats.values()) / 2**20
         kind = (f"{passes} augmented views per training image (an approximation: the frozen layers see only these)"
-                if learn.dls.aug or learn.dls.randaug else "exact: no random augmentation")
+                if learn.dls.aug or learn.dls.randaug else "exact: each training image and its mirror image, one of "
+                "the two at random each epoch" if flip else "exact: no random augmentation")
         self.log(f"feature cache: computed {', '.join(WHAT[a] for a in sorted(ats, reverse=True))} of "
                  f"{len(learn.dls.train_ds)} train + {len(learn.dls.valid_ds)} valid images at size {learn.dls.size} "
                  f"in {self.seconds:.1f}s ({mb:.0f} MB; {kind})")

@@ -186,6 +186,9 @@ class TwoPhaseConfig:
                        "(phase 1 on pooled features, phase 2 on layer3 outputs); exact with --no-aug, else see --cache-views", 'speed')
     cache_views: int = knob(0, "feature cache with augmentation on: cache this many augmented views per training image "
                             "(an approximation); 0 = no cache while augmenting", 'speed')
+    cache_flips: bool = knob(False, "feature cache without pixel augmentation (--no-aug): also cache every training image's "
+                             "mirror image and train on one of the two at random each epoch: exact random flips for one "
+                             "more extraction pass", 'speed')
     cache_gb: float = knob(4.0, "memory limit of the feature cache in GiB (over it the cache is skipped, with a log line)", 'speed')
     channels_last: bool = knob(True, "channels-last memory format for the model (measured ~25% faster on CPU with oneDNN)", 'speed')
     precision: str = knob('fp32', "fp32, or fp16/bf16 mixed precision (CUDA GPUs; bf16 needs one that supports it)",

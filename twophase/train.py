@@ -238,6 +238,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     resume:dict|None=None, # a checkpoint dict to continue from (see `resume_training`)
                     cache:bool=False, # train on cached outputs of the frozen layers where that is exact (`twophase.cache`)
                     cache_views:int=0, # with augmentation on: cache this many augmented views per image (an approximation)
+                    cache_flips:bool=False, # without augmentation: also cache mirror images (exact random flips)
                     cache_gb:float=4.0, # memory limit of the feature cache
                     adapt_bn:bool=False # first recompute BatchNorm statistics on the training images (`twophase.model.adapt_bn`)
                    ) -> pd.DataFrame:
@@ -251,7 +252,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
     guard = NanGuard()
     learn.add_cbs([rl, ck, guard])
     learn.lr_found = {}
-    fc = learn.feature_cache = FeatureCache(cache_views, cache_gb, log) if cache else None
+    fc = learn.feature_cache = FeatureCache(cache_views, cache_gb, log, cache_flips) if cache else None
     if adapt_bn and not resume: adapt_bn_stats(learn, log)
     r_phase, r_epoch = (resume['phase'], resume['phase_epoch']) if resume else (0, 0)
     if resume:
@@ -367,7 +368,7 @@ def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **
     "`progressive_fit` of `learn` through the phases of `cfg` with its training settings (`kwargs`: run_dir, log, resume)"
     return progressive_fit(learn, phases or config_phases(cfg), keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
                            phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
-                           plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views,
+                           plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views, cache_flips=cfg.cache_flips,
                            cache_gb=cfg.cache_gb, adapt_bn=bn_mode(cfg) == 'adapt', **kwargs)
 
 # %% ../nbs/04_train.ipynb #820e643a
