@@ -7,7 +7,7 @@ and prints a markdown table (also written to bench/results/study/STUDY.md): mean
 the same with test-time flips, the accuracy of an ensemble of the recipe's seeds (mean of their probabilities), wall
 time, and the paired difference against the seed script on the same seeds with a verdict.
 
-    python bench/study.py
+    python bench/study.py [--last]     # --last: also the test accuracy of the last epoch of runs that handed over their best
 """
 import json, sys
 from pathlib import Path
@@ -50,11 +50,25 @@ def compares(d=STUDY) -> pd.DataFrame:
                              wall=r.wall_seconds, ens=str(c/'runs'/r.recipe/r.run)))
     return pd.DataFrame(rows)
 
+def last_epoch_test(run_dir) -> float:
+    "Test accuracy of the run's last epoch (its newest checkpoint), for runs that handed over their best epoch"
+    import torch
+    from twophase.interpret import load_run
+    from twophase.callbacks import load_checkpoint
+    from twophase.metrics import score_folder
+    run_dir = Path(run_dir)
+    meta = json.loads((run_dir/'config.json').read_text())
+    if meta['results'].get('handed_over') != 'best': return np.nan
+    ck = load_checkpoint(sorted((run_dir/'models').glob('checkpoint_epoch_*.pth'))[-1])
+    learn = load_run(run_dir, with_data=False)
+    learn.model.load_state_dict(ck['model'])
+    return score_folder(learn, meta['config']['test'])['top1']
+
 def table(df: pd.DataFrame, ref='seed_script') -> str:
     refs = df[df.recipe == ref].set_index('k').test
     seed_wall = df[df.recipe == ref].wall.mean() if len(refs) else np.nan
-    lines = ["| recipe (compare dir) | runs | test acc ± 95% CI | with flips | ensemble of the runs (flips) | wall s | vs seed wall "
-             "| vs seed script (paired, 95% CI) | verdict |", "|" + "---|" * 9]
+    lines = ["| recipe (compare dir) | runs | test acc ± 95% CI | last epoch instead of best | with flips | ensemble of the runs (flips) | wall s | vs seed wall "
+             "| vs seed script (paired, 95% CI) | verdict |", "|" + "---|" * 10]
     for (src, recipe), g in df.groupby(['source', 'recipe'], sort=False):
         m, lo, hi = t_interval(g.test)
         fm = t_interval(g.flip)[0]
@@ -63,10 +77,14 @@ def table(df: pd.DataFrame, ref='seed_script') -> str:
             ens = f"{ensemble_acc(list(g.ens)):.3f} ({ensemble_acc(list(g.ens), flip=True):.3f})"
         d = paired_diff([g.set_index('k').test.get(k) for k in refs.index], list(refs)) if recipe != ref else None
         pm = f"± {hi - m:.3f}" if np.isfinite(hi) else ''
-        lines.append(f"| {recipe} ({src}) | {len(g)} | {m:.3f} {pm} | {'—' if np.isnan(fm) else f'{fm:.3f}'} | {ens} | "
+        last = t_interval([last_epoch_test(d) for d in g.ens])[0] if LAST and g.ens.notna().all() else np.nan
+        lines.append(f"| {recipe} ({src}) | {len(g)} | {m:.3f} {pm} | {'—' if np.isnan(last) else f'{last:.3f}'} | "
+                     f"{'—' if np.isnan(fm) else f'{fm:.3f}'} | {ens} | "
                      f"{g.wall.mean():.0f} | {'—' if np.isnan(seed_wall) else f'1/{seed_wall / g.wall.mean():.1f}'} | "
                      + (f"{d['diff']:+.3f} ({d['low']:+.3f} to {d['high']:+.3f}) | {d['verdict']} |" if d else "— | reference |"))
     return '\n'.join(lines)
+
+LAST = '--last' in sys.argv  # also score each best-epoch run's last epoch on the test images (slow: loads every run)
 
 if __name__ == '__main__':
     df = pd.concat([seed_script(), compares()], ignore_index=True)

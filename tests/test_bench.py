@@ -17,15 +17,15 @@ def test_bench_harness_tiny(tmp_path):
         accs = [r['test_acc'] for r in res['summary'] if r['method'] == m['method']]
         assert m['seeds'] == 2 and abs(m['test_acc'] - sum(accs) / 2) < 1e-12 and m['ci_low'] <= m['test_acc'] <= m['ci_high']
         assert all(r['n_test'] == 100 for r in res['summary'])
-    rows = {k[0]: r for k, r in rows.items() if k[1] == 1}
-    assert res['target'] == rows['seed_recipe']['best_acc']
+    first = {k[0]: r for k, r in rows.items() if k[1] == 1}
+    assert res['target'] == rows['seed_recipe', 1]['best_acc']
     for run in res['runs']:
         eps = [r for r in run['records'] if r['kind'] == 'epoch']
         assert [r['phase'] for r in eps] == [1, 2]
-        row = rows[run['method']]
+        row = rows[run['method'], run['seed']]
         assert row['best_acc'] == max(r['valid_acc'] for r in eps)
         hit = [r for r in eps if r['valid_acc'] >= res['target']]
         assert row['to_target'] == (hit[0]['t'] if hit else None)
         assert 0 < row['peak_rss_mb'] < 4096
-    assert rows['twophase_fast']['notes']['cache_seconds'] > 0
-    assert rows['twophase_fast']['notes']['config']['cache'] is True
+    assert first['twophase_fast']['notes']['cache_seconds'] > 0
+    assert first['twophase_fast']['notes']['config']['cache'] is True
