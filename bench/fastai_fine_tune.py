@@ -31,8 +31,9 @@ def run(a, rec):
     body = learn.model[0]
     body.load_state_dict({tv_to_body_key(k): v for k, v in read_state_dict(a.weights).items() if not k.startswith('fc.')})
     if a.channels_last: learn.model.to(memory_format=torch.channels_last)
-    learn.add_cb(Epochs(rec))
+    learn.add_cb(ep := Epochs(rec))
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(a.epochs2, freeze_epochs=a.epochs1)
+    learn.remove_cb(ep)  # scoring below runs validation epochs: they are no training epochs
     if a.test:  # fine_tune hands over its last epoch
         ev = score_folder(learn, a.test)
         rec.note(test_acc=ev['top1'], n_test=ev['n'])

@@ -34,8 +34,9 @@ def run(a, rec):
     rec.note(config={k: getattr(cfg, k) for k in ('epochs1', 'epochs2', 'size1', 'size', 'aug', 'cache', 'cache_views',
                                                   'channels_last', 'lr1', 'lr2', 'schedule', 'preset')})
     learn = learner_from_config(cfg, dls_from_config(cfg))
-    learn.add_cb(Epochs(rec))
+    learn.add_cb(ep := Epochs(rec))
     with learn.no_bar(), learn.no_logging(): fit_from_config(learn, cfg, log=RunLog(echo=True))
+    learn.remove_cb(ep)  # scoring below runs validation epochs: they are no training epochs
     if a.test:  # the model the run hands over (best or last epoch, as the config says)
         ev = score_folder(learn, a.test)
         rec.note(test_acc=ev['top1'], n_test=ev['n'], test_flip_acc=score_folder(learn, a.test, tta='flip')['top1'])

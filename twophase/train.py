@@ -217,7 +217,8 @@ def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog,
 def adapt_bn_stats(learn:Learner, log=print):
     "`adapt_bn` over `learn`'s training images (un-augmented when the DataLoaders can be rebuilt), leaving every random stream as it was"
     t0, rng = time.perf_counter(), rng_states()
-    dls = learn.dls.rebuild(aug=False) if hasattr(learn.dls, 'rebuild') else learn.dls
+    plain = not (getattr(learn.dls, 'aug', True) or getattr(learn.dls, 'randaug', None))
+    dls = learn.dls if plain or not hasattr(learn.dls, 'rebuild') else learn.dls.rebuild(aug=False)  # plain: share its decoded images
     n = adapt_bn(learn.model, dls.train.new(shuffle=False, drop_last=False))
     set_rng_states(rng)
     log(f"adapt_bn: recomputed the running statistics of {n} BatchNorm layers over {len(dls.train_ds)} training images "
