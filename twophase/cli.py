@@ -141,7 +141,7 @@ def cmd_train(ns, argv):
     if ns.resume:
         ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)]
         if ignored: print(f"note: --resume uses the run's own config.json; ignoring {', '.join(ignored)}", file=sys.stderr)
-        cfg = load_config(ns.resume)
+        cfg = load_config(ns.resume) if (Path(ns.resume).expanduser()/'config.json').is_file() else TwoPhaseConfig()
         if cfg.ensemble > 1 and finished(ns.resume):
             return print(f"run {ns.resume} already finished: an ensemble of {cfg.ensemble} runs; nothing to resume.")
         if cfg.ensemble > 1: learn, run_dir = None, train_ensemble(replace(cfg, out=ns.resume), command=cmd)
