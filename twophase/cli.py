@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('report', help="(re)write a run's report/: curves, confusion matrix, Grad-CAM, top losses, diagnosis")
     r.add_argument('run_dir', help='a twophase run directory')
     r.add_argument('--no-tta', dest='tta', action='store_false', help='skip the test-time-augmentation evaluation')
-    e = sub.add_parser('evaluate', help="top-1/top-5 (with 95% intervals) and per-class precision/recall of a run on its "
+    e = sub.add_parser('evaluate', help="top-1/top-5 (with 95%% intervals) and per-class precision/recall of a run on its "
                        "validation set or on any labelled folder (--data)")
     e.add_argument('run_dir', help='a twophase run directory')
     e.add_argument('--data', help="score on this folder of class folders (DIR/<class>/*.jpg, the run's classes) instead of "
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentations")
     pr.add_argument('--csv', help='write predictions here (default: RUN_DIR/predictions.csv)')
     cp = sub.add_parser('compare', help='which recipe wins on your data: recipes x seeds or folds, scored on unseen images, '
-                        'with 95% intervals and paired verdicts', formatter_class=argparse.RawDescriptionHelpFormatter,
+                        'with 95%% intervals and paired verdicts', formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Trains every recipe several times (--seeds N: seeds 1..N on the dataset's split; --folds K: stratified\n"
                     "K-fold cross-validation over every image) and scores each handed-over model on images that played no\n"
                     "part in its training or selection (--test DIR, or the fold's validation images). Writes summary.csv,\n"
