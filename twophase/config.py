@@ -160,7 +160,8 @@ class TwoPhaseConfig:
     epochs2: int = knob(30, "phase 2 epochs (head + unfrozen blocks)", 'phases')
     lr2: float|str = knob(1e-4, "phase 2 learning rate of the head, or 'auto'; deeper groups get lr2/lr_div, "
                           "lr2/lr_div^2, ...", 'phases', parse=lr_value)
-    lr_div: float = knob(3.0, "discriminative lr factor between consecutive trainable groups (1 = same lr)", 'phases')
+    lr_div: float = knob(1.0, "discriminative lr factor between consecutive trainable groups (1 = same lr, as the seed "
+                         "script trains layer4 and the head; e.g. 3: layer4 at lr2/3)", 'phases')
     unfreeze: str = knob('layer4', "what phase 2 unfreezes: layer4, layer3 (layer3+layer4) or all", 'phases', choices=UNFREEZE)
     epochs3: int = knob(0, "phase 3 epochs, 0 = no third phase (seed three-phase recipe: 20)", 'phases')
     lr3: float|str = knob(1e-5, "phase 3 learning rate of the head, or 'auto'", 'phases', parse=lr_value)
@@ -174,7 +175,8 @@ class TwoPhaseConfig:
     preset: str|None = knob(None, "settings by dataset size or goal: auto, small, medium, large, fast, max_accuracy, "
                             "unstable, three_phase, regularised (combine with commas, e.g. small,unstable)", 'phases')
     # schedule and optimiser
-    schedule: str = knob('one_cycle', "lr schedule: one name for every phase, or one per phase, e.g. const,cos "
+    schedule: str = knob('flat_cos', "lr schedule (flat_cos: the phase's lr held for 3/4 of it, then annealed): one name for "
+                         "every phase, or one per phase, e.g. const,cos "
                          f"({', '.join(SCHEDULES)})", 'schedule')
     plateau_patience: int = knob(5, "schedule plateau: epochs without valid-loss improvement before the lr is cut", 'schedule')
     plateau_factor: float = knob(0.5, "schedule plateau: lr multiplier at each cut", 'schedule')
@@ -269,7 +271,7 @@ PRESETS = {
     'small':        dict(epochs2=20),                # < 500 training images: shorter phase 2 overfits less
     'medium':       dict(),                          # 500-2000: the seed defaults
     'large':        dict(epochs2=45),                # > 2000: phase 2 can go longer
-    'fast':         dict(aug=False, cache=True, channels_last=True, bn='adapt',  # exact feature cache: phase 1 ~0.05 s/epoch,
+    'fast':         dict(aug=False, cache=True, channels_last=True, bn='adapt', schedule='one_cycle',  # exact feature cache: phase 1 ~0.05 s/epoch,
                          epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0),  # phase 2 ~3x faster (bench/README.md)
     'max_accuracy': dict(epochs1=15, epochs2=45),
     'unstable':     dict(lr_scale=1/3),              # loss jumps around: every lr divided by 3

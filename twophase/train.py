@@ -321,8 +321,8 @@ def make_phases(specs:list, # [{train, epochs, lr}, ...] (optionally a `name` ea
             for i, (sp, sch) in enumerate(zip(specs, scheds))]
 
 # %% ../nbs/04_train.ipynb #8fc30c8a
-def two_phases(epochs1:int=10, lr1=1e-3, epochs2:int=30, lr2=1e-4, unfreeze:str='layer4', lr_div:float=3.0,
-               schedule='one_cycle', size1:int|None=None, size2:int|None=None, randaug:tuple|None=None,
+def two_phases(epochs1:int=10, lr1=1e-3, epochs2:int=30, lr2=1e-4, unfreeze:str='layer4', lr_div:float=1.0,
+               schedule='flat_cos', size1:int|None=None, size2:int|None=None, randaug:tuple|None=None,
                mixup:float=0., cutmix:float=0., mix_switch:float=0.5, aug_phase1:bool=False) -> list:
     "The seed's two phases; augmentation (RandAugment, MixUp, CutMix) from phase 2 on unless `aug_phase1`"
     if unfreeze not in UNFREEZE: raise ValueError(f"unfreeze={unfreeze!r}; choose one of {', '.join(UNFREEZE)}")
@@ -336,8 +336,8 @@ def two_phase_fit(learn:Learner, # a learner from `two_phase_learner`
                   epochs2:int=30, # phase 2 epochs: `unfreeze` + head
                   lr2=1e-4, # phase 2 learning rate of the head, or 'auto'
                   unfreeze:str='layer4', # phase 2 trains this and above: layer4, layer3 or all
-                  lr_div:float=3.0, # discriminative factor between consecutive trainable groups in phase 2
-                  schedule='one_cycle', # lr schedule of both phases, or a (phase 1, phase 2) pair
+                  lr_div:float=1.0, # discriminative factor between consecutive trainable groups in phase 2
+                  schedule='flat_cos', # lr schedule of both phases, or a (phase 1, phase 2) pair
                   size1:int|None=None, # phase 1 image size (progressive resizing; None: as built)
                   size2:int|None=None, # phase 2 image size
                   randaug:tuple|None=None, # (num_ops, magnitude) of RandAugment from phase 2 on, e.g. (2, 9)
