@@ -562,8 +562,10 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     if len(hist): results.update(history_results(hist, summary['n_valid']))
     results['wall_seconds'] = round(time.time() - t_start, 1)  # set-up, training and export: until the model is handed over
     t_score = time.time()
-    results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
-    if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
+    if world_size() == 1:  # fastai's get_preds gathers across processes, and the other ranks have finished
+        results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
+        if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
+    elif cfg.test: log(f"test: not scored inside a distributed launch; run `twophase evaluate {run_dir} --data {cfg.test}`")
     results['scoring_seconds'] = round(time.time() - t_score, 1)
     log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
     for line in result_lines(results): log(line)
