@@ -17,7 +17,7 @@ from .check import list_files, split_roots, ClassOf
 from .data import find_layout, count_train_images, DatasetError
 from .train import run_training, resume_training, RunDirError
 from .compare_report import write_report, run_row, summarise, aggregate
-from .ensemble import train_ensemble
+from .ensemble import train_ensemble, train_member
 
 # %% auto #0
 __all__ = ['RECIPES', 'parse_recipe', 'recipe_options', 'run_config', 'pooled_images', 'make_folds', 'quiet_progress',
@@ -124,14 +124,7 @@ def _run_one(cfg, run_dir:Path, echo:bool):
         how = 'resumed' if (run_dir/'members').is_dir() else 'trained'
         train_ensemble(cfg, command='twophase compare', echo=echo)
         return how, run_row(run_dir)
-    if (run_dir/'config.json').exists():
-        resume_training(run_dir, command='twophase compare', echo=echo)
-        how = 'resumed'
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)  # killed before its config was written: nothing to keep
-        run_training(cfg, command='twophase compare', echo=echo)
-        how = 'trained'
-    return how, run_row(run_dir)
+    return train_member(cfg, run_dir, echo, command='twophase compare'), run_row(run_dir)
 
 # %% ../nbs/05b_compare.ipynb #94fe1e56
 def _spec(data, recipes, user, seeds, folds, test, common, reference, seed) -> dict:

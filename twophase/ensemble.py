@@ -35,12 +35,12 @@ def finished(run_dir) -> bool:
     except (OSError, ValueError): return False
 
 # %% ../nbs/05c_ensemble.ipynb #fff8551e
-def train_member(cfg:TwoPhaseConfig, run_dir:Path, echo:bool=False) -> str:
-    "Train one member into `run_dir`: reuse it when finished, resume it when half-done, start it otherwise"
+def train_member(cfg:TwoPhaseConfig, run_dir:Path, echo:bool=False, command:str='twophase ensemble member') -> str:
+    "Train one run into `run_dir`: reuse it when finished, resume it when half-done, start it otherwise"
     if finished(run_dir): return 'reused'
-    if (run_dir/'config.json').exists(): resume_training(run_dir, command='twophase ensemble member', echo=echo); return 'resumed'
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_training(cfg, command='twophase ensemble member', echo=echo)
+    if (run_dir/'config.json').exists(): resume_training(run_dir, command=command, echo=echo); return 'resumed'
+    shutil.rmtree(run_dir, ignore_errors=True)  # killed before its config was written: nothing to keep
+    run_training(cfg, command=command, echo=echo)
     return 'trained'
 
 # %% ../nbs/05c_ensemble.ipynb #bec3f9e6
