@@ -23,7 +23,7 @@ def test_train_writes_complete_run_dir(tmp_path):
     r = twophase('train', DATA, *TINY, '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
-    assert files == ['config.json', 'export.pkl', 'logs/training.log', 'logs/training_curves.png',
+    assert files == ['.twophase-run', 'config.json', 'dataset.json', 'export.pkl', 'logs/training.log', 'logs/training_curves.png',
                      'logs/training_metrics.csv', 'models/best_model.pth', 'models/checkpoint_epoch_001.pth',
                      'models/checkpoint_epoch_002.pth', 'report/confusion_matrix.png', 'report/gradcam.png',
                      'report/metrics.json', 'report/report.html', 'report/report.md', 'report/top_losses.png',

@@ -74,7 +74,7 @@ def test_test_scores_and_evaluate_data(tmp_path):
     hist = pd.read_csv(out/'logs'/'training_metrics.csv')
     assert abs(res['valid']['top1'] - hist.valid_accuracy.iloc[-1 if res['handed_over'] == 'last' else hist.valid_accuracy.idxmax()]) < 1e-6
     ev = twophase('evaluate', out, '--data', DATA)
-    assert ev.returncode == 2 and 'holds train/ and valid/' in ev.stderr
+    assert ev.returncode == 2 and 'holds split folders (train/, valid/)' in ev.stderr
 
 def _compare_cmd(out, *extra):
     return [str(BIN/'twophase'), 'compare', str(DATA), '--recipes', 'head_only,two_phase', '--seeds', '2', '--weights', str(WEIGHTS),

@@ -12,6 +12,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  #
 from dataclasses import fields, asdict
 from . import __version__
 from .distributed import is_main
+from .config import os_error_message
 from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, atomic_write_text, add_config_args, parse_options
 from .data import DatasetError, count_train_images, default_data, split_sibling_warning
 from .check import check_dataset
@@ -57,14 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
                "environment: TWOPHASE_DATA (default dataset), TWOPHASE_WEIGHTS (stands in for --weights DEFAULT)",
         )
     t.add_argument('data', nargs='?', default=argparse.SUPPRESS,
-                   help="dataset folder: DATA/train/<class>/ + DATA/valid/<class>/, or DATA/<class>/ "
-                        "(default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)")
+                   help="dataset folder: DATA/train/<class>/ + DATA/valid/<class>/ (or val/, validation/; any case), "
+                        "DATA/train/<class>/ alone, or DATA/<class>/; a DATA/test/<class>/ beside train/ is scored as the "
+                        "test split (default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)")
     add_config_args(t)
     t.add_argument('--fast', action='store_true', default=argparse.SUPPRESS,
                    help="the fastest settings that keep accuracy: same as --preset fast (combines with other presets)")
     t.add_argument('--dry-run', action='store_true', help='print the resolved config and exit without training')
+    t.add_argument('--data', dest='data', default=argparse.SUPPRESS, metavar='DIR',
+                   help="the dataset folder, instead of DATA; with --resume: the run's dataset at its new place")
     t.add_argument('--resume', metavar='RUN_DIR', help="continue an interrupted run from its newest checkpoint (its own "
-                   "config.json is used; other options are ignored)")
+                   "config.json is used; DATA/--data and --weights may give its dataset and weights at a new place, "
+                   "checked to be the same images; other options are ignored)")
     c = sub.add_parser('check', help='check a dataset folder: unreadable, odd, huge, tiny, duplicate images; class folders')
     c.add_argument('data', help='dataset folder')
     c.add_argument('--strict', action='store_true', help='exit non-zero on warnings too')
@@ -139,14 +144,15 @@ def cfg_classes(run_dir) -> list:
 def cmd_train(ns, argv):
     cmd = shlex.join(['twophase'] + argv)
     if ns.resume:
-        ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name)]
-        if ignored: print(f"note: --resume uses the run's own config.json; ignoring {', '.join(ignored)}", file=sys.stderr)
+        ignored = [f.name for f in fields(TwoPhaseConfig) if hasattr(ns, f.name) and f.name not in ('data', 'weights')]
+        if ignored: print(f"note: --resume uses the run's own config.json (DATA/--data and --weights may give the run's "
+                          f"files at a new place); ignoring {', '.join(ignored)}", file=sys.stderr)
         cfg = load_config(ns.resume) if (Path(ns.resume).expanduser()/'config.json').is_file() else TwoPhaseConfig()
         if cfg.ensemble > 1 and finished(ns.resume):
             return print(f"run {ns.resume} already finished: an ensemble of {cfg.ensemble} runs; nothing to resume.")
         if cfg.ensemble > 1: learn, run_dir = None, train_ensemble(replace(cfg, out=ns.resume), command=cmd)
         else:
-            learn, run_dir = resume_training(ns.resume, command=cmd)
+            learn, run_dir = resume_training(ns.resume, command=cmd, data=getattr(ns, 'data', None), weights=getattr(ns, 'weights', None))
             if learn is None: return
     else:
         cfg = config_from_args(ns)
@@ -212,6 +218,8 @@ def cmd_predict(ns, argv):
 def cmd_export(ns, argv):
     run_dir = Path(ns.run_dir)
     if not ns.onnx: return print(f"{run_dir/'export.pkl'} is the fastai export (load_learner); pass --onnx for ONNX")
+    if ns.size is not None and not 16 <= ns.size <= 2048:
+        raise ConfigError(f"export --size must be from 16 to 2048 pixels (the run's training size is the usual choice), got {ns.size}")
     learn = load_run(run_dir, with_data=False)
     size = ns.size or load_config(run_dir).size
     out = Path(ns.out) if ns.out else run_dir/'model.onnx'
@@ -257,6 +265,9 @@ def main(argv=None):
     except TrainingError as e:
         print(f"twophase: training stopped: {e}", file=sys.stderr)
         return 3
+    except OSError as e:  # disk full, read-only, permissions, names too long: one line with the path and the fix
+        print(f"twophase: error: {os_error_message(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as e:
         print(f"twophase: {e if isinstance(e, TrainingInterrupted) else 'interrupted'}", file=sys.stderr)
         return 130

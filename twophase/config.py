@@ -6,16 +6,18 @@ Docs: https://twophase.github.io/twophase/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #63ec488c
 from __future__ import annotations
-import json, os, tempfile, platform, signal, threading, argparse, shlex
+import json, os, math, errno, shutil, tempfile, platform, signal, threading, argparse, shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'TRAINABLE_NAMES', 'SCHEDULES', 'PRESETS', 'GROUP_TITLES', 'signals_deferred',
-           'atomic_write', 'atomic_write_text', 'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value',
-           'parse_phases', 'TwoPhaseConfig', 'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config',
-           'suggest_config', 'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config']
+__all__ = ['DISK_FIXES', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS', 'GROUP_TITLES',
+           'PATH_FIELDS', 'signals_deferred', 'os_error_message', 'atomic_write', 'atomic_write_text',
+           'atomic_write_json', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'TwoPhaseConfig',
+           'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
+           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
+           'located_config']
 
 # %% ../nbs/00_config.ipynb #ab0e4018
 @contextmanager
@@ -30,6 +32,33 @@ def signals_deferred(sigs=(signal.SIGINT, signal.SIGTERM)):
 # %% ../nbs/00_config.ipynb #c07d64d4
 _UMASK = os.umask(0); os.umask(_UMASK)  # the process umask, read once
 
+# %% ../nbs/00_config.ipynb #9b67685a
+DISK_FIXES = {
+    errno.ENOSPC: "the disk is full: free space there or choose another --out (a ResNet checkpoint with its optimiser "
+                  "state is 50-300 MB); an interrupted run continues with --resume",
+    errno.EDQUOT: "your disk quota is used up: free space or choose another --out",
+    errno.EROFS: "the file system is read-only: choose a writable place (--out, --csv)",
+    errno.EACCES: "permission denied: choose a folder you may write to (--out, --csv), or fix its permissions",
+    errno.EPERM: "operation not permitted: choose a folder you may write to (--out, --csv), or fix its permissions",
+    errno.ENAMETOOLONG: "a file or folder name is longer than the file system allows (255 bytes): choose a shorter name",
+    errno.EISDIR: "a folder is where a file should be written: give a file name (e.g. --csv preds.csv)",
+    errno.ENOTDIR: "a file is where a folder should be: choose another path",
+    errno.EIO: "the disk reported an input/output error: check the disk, or choose another --out"}
+
+def os_error_message(e:OSError) -> str:
+    "One line for a file-system error: the path, what went wrong, and the fix"
+    where = f" at {e.filename}" if e.filename else ''
+    fix = DISK_FIXES.get(e.errno)
+    return f"file system error{where}: {e.strerror or e}" + (f" -- {fix}" if fix else '')
+
+def _write_error(e:BaseException, path) -> OSError|None:
+    "An `OSError` for a write that torch's C++ writer reports as `RuntimeError` (it hides the errno)"
+    if not isinstance(e, RuntimeError) or not any(s in str(e) for s in ('unexpected pos', 'failed writing', 'write failed')): return None
+    try: full = shutil.disk_usage(Path(path).parent).free < 256 * 2**20
+    except OSError: full = False
+    code = errno.ENOSPC if full else errno.EIO
+    return OSError(code, os.strerror(code), str(path))
+
 # %% ../nbs/00_config.ipynb #2e85753e
 def atomic_write(path, write_fn, mode='wb'):
     "Call `write_fn(f)` on a temp file next to `path`, then rename it to `path`"
@@ -43,8 +72,10 @@ def atomic_write(path, write_fn, mode='wb'):
                 f.flush(); os.fsync(f.fileno())
             os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as e:
+            err = _write_error(e, path)  # measured while the half-written temp file still takes its space
             Path(tmp).unlink(missing_ok=True)
+            if err: raise err from e
             raise
     return path
 
@@ -97,7 +128,8 @@ def parse_phases(spec:str) -> list:
             raise ConfigError(f"config field `phases`: phase {i+1} trains {train!r}; choose one of {', '.join(TRAINABLE_NAMES)}")
         try: ep = int(ep); lr = lr_value(lr)
         except ValueError as e: raise ConfigError(f"config field `phases`: phase {i+1} {part!r}: {e}") from None
-        if ep < 0 or (lr != 'auto' and lr <= 0): raise ConfigError(f"config field `phases`: phase {i+1} {part!r} needs epochs >= 0 and lr > 0")
+        if ep < 0 or (lr != 'auto' and not 0 < lr <= 1):  # (nan and inf fail too)
+            raise ConfigError(f"config field `phases`: phase {i+1} {part!r} needs epochs >= 0 and 0 < lr <= 1")
         out.append(dict(train=train, epochs=ep, lr=lr))
     if not out: raise ConfigError("config field `phases`: no phases given")
     return out
@@ -225,37 +257,47 @@ def _check(ok, name, msg):
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
 
 # %% ../nbs/00_config.ipynb #1db73965
+INT_RANGES = {  # field: (lowest, highest, why the upper bound)
+    'epochs1': (0, 10_000, ''), 'epochs2': (0, 10_000, ''), 'epochs3': (0, 10_000, ''), 'randaug_n': (0, 14, ''),
+    'cache_views': (0, 1_000, ''), 'size': (16, 2048, '2048 px needs ~80x the memory of 224 px'),
+    'size1': (16, 2048, '2048 px needs ~80x the memory of 224 px'), 'bs': (1, 65_536, ''), 'head_hidden': (1, 65_536, ''),
+    'accum': (1, 4096, ''), 'plateau_patience': (1, 10_000, ''), 'max_pixels': (1, 2**40, ''),
+    'min_image_size': (1, 65_536, ''), 'ensemble': (1, 100, ''), 'seed': (0, 2**32 - 1, 'numpy seeds are 32-bit'),
+    'keep_checkpoints': (1, 10_000, ''), 'threads': (1, 4096, ''), 'num_workers': (0, 256, '')}
+
+def _in_range(c, n):
+    v = getattr(c, n)
+    if v is None and n in ('size1', 'threads', 'num_workers'): return
+    lo, hi, why = INT_RANGES[n]
+    _check(_is_int(v) and lo <= v <= hi, n, f"must be an integer from {lo} to {hi}{f' ({why})' if why else ''}, got {v!r}")
+
+def _finite(c, n, lo, hi, lo_open=False, what=''):
+    v = getattr(c, n)
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
+    _check(ok, n, f"must be a finite number {'>' if lo_open else '>='} {lo:g} and <= {hi:g}{what}, got {v!r}")
+
 def validate_config(c:TwoPhaseConfig):
     "Raise `ConfigError` naming the first field of `c` with a bad value"
-    for n in ('epochs1', 'epochs2', 'epochs3', 'randaug_n', 'cache_views'):
-        v = getattr(c, n)
-        _check(_is_int(v) and v >= 0, n, f"must be an integer >= 0, got {v!r}")
+    for n in INT_RANGES: _in_range(c, n)
     for n in ('lr1', 'lr2', 'lr3'):
-        v = getattr(c, n)
-        _check(v == 'auto' or (isinstance(v, (int, float)) and v > 0), n, f"must be a number > 0 or 'auto', got {v!r}")
-    for n in ('size', 'bs', 'head_hidden', 'accum', 'plateau_patience', 'max_pixels', 'min_image_size', 'ensemble'):
-        v = getattr(c, n)
-        _check(_is_int(v) and v > 0, n, f"must be an integer > 0, got {v!r}")
-    _check(c.size1 is None or (_is_int(c.size1) and c.size1 > 0), 'size1', f"must be an integer > 0, got {c.size1!r}")
+        if getattr(c, n) != 'auto': _finite(c, n, 0, 1, lo_open=True, what=" or 'auto' (larger learning rates diverge)")
+    trained = sum(p['epochs'] for p in parse_phases(c.phases)) if c.phases else c.epochs1 + c.epochs2 + c.epochs3
+    _check(trained >= 1, 'phases' if c.phases else 'epochs2', "no epoch to train: every phase has 0 epochs; give at "
+           "least one (e.g. --epochs2 1), or use `twophase export`/`evaluate` on an existing run")
     _check(0 < c.valid_pct < 1, 'valid_pct', f"must be between 0 and 1, got {c.valid_pct!r}")
     _check(0 < c.min_scale <= 1, 'min_scale', f"must be in (0, 1], got {c.min_scale!r}")
     _check(0 <= c.randaug_m <= 30, 'randaug_m', f"must be in 0..30, got {c.randaug_m!r}")
     for n in ('head_dropout', 'block_dropout', 'label_smoothing'):
         v = getattr(c, n)
         _check(0 <= v < 1, n, f"must be in [0, 1), got {v!r}")
-    for n in ('mixup', 'cutmix', 'wd'):
-        v = getattr(c, n)
-        _check(v >= 0, n, f"must be >= 0, got {v!r}")
+    for n in ('mixup', 'cutmix'): _finite(c, n, 0, 100)
+    _finite(c, 'wd', 0, 1, what=' (weight decay is a fraction of the weights removed per step)')
     _check(0 <= c.mix_switch <= 1, 'mix_switch', f"must be in [0, 1], got {c.mix_switch!r}")
     _check(0 < c.plateau_factor < 1, 'plateau_factor', f"must be in (0, 1), got {c.plateau_factor!r}")
-    _check(c.lr_div >= 1, 'lr_div', f"must be >= 1, got {c.lr_div!r}")
-    _check(_is_int(c.keep_checkpoints) and c.keep_checkpoints >= 1, 'keep_checkpoints',
-           f"must be >= 1 (the newest checkpoint is what --resume continues from), got {c.keep_checkpoints!r}")
+    _finite(c, 'lr_div', 1, 1e6)
     _check(c.subset_pct is None or 0 < c.subset_pct <= 100, 'subset_pct', f"must be in (0, 100], got {c.subset_pct!r}")
-    _check(c.decode_cache_mb >= 0, 'decode_cache_mb', f"must be >= 0, got {c.decode_cache_mb!r}")
-    _check(c.cache_gb > 0, 'cache_gb', f"must be > 0, got {c.cache_gb!r}")
-    _check(c.threads is None or (_is_int(c.threads) and c.threads > 0), 'threads', f"must be an integer > 0, got {c.threads!r}")
-    _check(c.num_workers is None or c.num_workers >= 0, 'num_workers', f"must be >= 0, got {c.num_workers!r}")
+    _finite(c, 'decode_cache_mb', 0, 2**30)
+    _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
     for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
                        ('check', ('full', 'quick', 'off')), ('precision', ('fp32', 'fp16', 'bf16')), ('bn', BN_MODES)):
         v = getattr(c, n)
@@ -391,3 +433,24 @@ def load_config(path) -> TwoPhaseConfig:
     d = json.loads(path.read_text())
     known = {f.name for f in fields(TwoPhaseConfig)}
     return TwoPhaseConfig(**{k: v for k, v in d['config'].items() if k in known})
+
+# %% ../nbs/00_config.ipynb #b1c608a4
+PATH_FIELDS = ('data', 'test', 'init_from', 'weights')
+
+def resolve_paths(cfg:TwoPhaseConfig) -> tuple:
+    "(`cfg` with its local paths absolute, {field: value as typed} of the ones that changed)"
+    new = {}
+    for k in PATH_FIELDS:
+        v = getattr(cfg, k)
+        if not v or (k == 'weights' and not Path(str(v)).expanduser().exists()): continue  # a torchvision weights name
+        a = os.path.abspath(Path(str(v)).expanduser())
+        if a != v: new[k] = a
+    return replace(cfg, **new), {k: getattr(cfg, k) for k in new}
+
+def located_config(run_dir) -> TwoPhaseConfig:
+    "The config of run `run_dir`, its data and weights found from any directory (older runs stored them as typed)"
+    cfg, d = load_config(run_dir), json.loads((Path(run_dir)/'config.json').read_text())
+    for k in ('data', 'weights'):
+        v, r = getattr(cfg, k), d.get(f'{k}_resolved')
+        if v and not Path(str(v)).expanduser().exists() and r and Path(r).exists(): cfg = replace(cfg, **{k: r})
+    return cfg

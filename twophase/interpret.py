@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from matplotlib.figure import Figure
-from fastai.vision.all import Learner, load_learner, get_image_files, image_extensions, imagenet_stats
-from .config import load_config, atomic_write_text, atomic_write_json
-from .data import dls_from_config
+from fastai.vision.all import Learner, load_learner, image_extensions, imagenet_stats
+from .config import load_config, located_config, atomic_write_text, atomic_write_json
+from .data import dls_from_config, DatasetError
+from .check import list_files, load_rgb
 from .callbacks import plot_history, save_fig
 from .stats import wilson, fmt_acc
 from .metrics import get_probs, valid_preds, topk_accuracy, per_class, confusion, evaluate, score_folder, score_summary, describe
@@ -38,9 +39,13 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
         learn = load_learner(run_dir/'export.pkl')
     learn.path, learn.run_dir = run_dir, run_dir
     if with_data:
-        cfg = load_config(run_dir)
+        cfg, vocab = located_config(run_dir), list(learn.dls.vocab)
         learn.dls = dls_from_config(cfg, num_workers=0)
         learn.dls.to(learn.dls.device)
+        if list(learn.dls.vocab) != vocab:
+            raise DatasetError(f"{run_dir}: the model's classes ({', '.join(vocab)}) differ from those of its dataset "
+                               f"{cfg.data} now ({', '.join(learn.dls.vocab)}); scores on it would be wrong. Restore the "
+                               f"data, or score a folder with the model's classes: twophase evaluate {run_dir} --data DIR")
     return learn
 
 # %% ../nbs/05_interpret.ipynb #5a3468da
@@ -104,7 +109,7 @@ def spread_items(dl, n:int) -> list:
 def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     "Grad-CAM grid: each image with its heat map, predicted vs true label"
     items = items or spread_items(learn.dls.valid, n)
-    xb, yb = learn.dls.test_dl(items, with_labels=True).one_batch()
+    xb, yb = learn.dls.test_dl(items, with_labels=True, bs=len(items)).one_batch()  # all in one batch, whatever the run's bs
     maps, logits = gradcam(learn.model, xb.as_subclass(torch.Tensor))
     probs, imgs, vocab = logits.softmax(1), _show_images(xb), learn.dls.vocab
     cols = min(4, len(items)); rows = math.ceil(len(items) / cols)
@@ -124,7 +129,7 @@ def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) ->
     "The `k` validation images with the highest loss: predicted, true, loss, probability of the true class"
     idx = losses.argsort(descending=True)[:k].tolist()
     items = [learn.dls.valid.dataset.items[i] for i in idx]
-    xb, _ = learn.dls.test_dl(items, with_labels=True).one_batch()
+    xb, _ = learn.dls.test_dl(items, with_labels=True, bs=len(items)).one_batch()
     imgs, vocab = _show_images(xb), learn.dls.vocab
     cols = min(3, k); rows = math.ceil(len(idx) / cols)
     fig = Figure(figsize=(3.2 * cols, 3.3 * rows), layout='constrained')
@@ -343,18 +348,15 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
 
 # %% ../nbs/05_interpret.ipynb #97ad5f87
 def image_files(paths) -> tuple:
-    "(image files, [(path, reason)] of skipped ones) for files and folders in `paths`"
-    from PIL import Image
+    "(image files, [(path, reason)] of skipped ones) for files and folders in `paths`; every image decoded in full"
     files, bad = [], []
     for p in map(Path, paths):
-        if p.is_dir(): cands = sorted(get_image_files(p))
+        if p.is_dir(): cands = list_files(p)[0]  # symlinks followed, each real folder once (no loops)
         elif p.exists(): cands = [p]
         else: bad.append((p, 'not found')); continue
         for f in cands:
-            try:
-                with Image.open(f) as im: im.verify()
-                files.append(f)
-            except Exception as e: bad.append((f, f'not a readable image ({type(e).__name__})'))
+            try: load_rgb(f); files.append(f)  # the check's reader: a truncated file fails here, not mid-batch
+            except Exception as e: bad.append((f, f'not a readable image ({type(e).__name__}: {str(e)[:80]})'))
     return files, bad
 
 # %% ../nbs/05_interpret.ipynb #68b19986

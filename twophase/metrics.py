@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from fastai.vision.all import Learner, Callback
 from .stats import wilson, fmt_acc
 from .check import check_dataset, list_files
-from .data import DatasetError, find_layout
+from .layout import DatasetError, find_layout, split_roots
 
 # %% auto #0
 __all__ = ['FlipInput', 'get_probs', 'valid_preds', 'nll', 'topk_accuracy', 'per_class', 'confusion', 'metrics_of', 'evaluate',
@@ -103,9 +103,10 @@ def labelled_files(folder, # DIR/<class>/*.jpg
     if not folder.is_dir(): raise DatasetError(f"{what} {folder}: no such folder. {hint}")
     try: layout = find_layout(folder)
     except DatasetError as e: raise DatasetError(f"{what} {folder}: {str(e).splitlines()[0]} {hint}") from None
-    if layout == 'split':
-        raise DatasetError(f"{what} {folder} holds train/ and valid/ folders, not class folders. Pass {folder/'valid'} "
-                           f"(or another folder of class folders).")
+    if layout != 'folder':
+        roots = split_roots(folder, layout)
+        raise DatasetError(f"{what} {folder} holds split folders ({', '.join(p.name + '/' for p in roots.values())}), not "
+                           f"class folders. Pass {roots.get('valid', folder/'test')} (or another folder of class folders).")
     rep = check_dataset(folder, full=True, layout='folder')
     files = rep.good_files
     classes = sorted({f.relative_to(folder).parts[0] for f in files})

@@ -14,8 +14,10 @@ import pandas as pd
 import torch
 from fastai.vision.all import Learner, ReduceLROnPlateau, GradientAccumulation, ParamScheduler, combined_cos, load_learner
 from .config import bn_mode
+from .config import resolve_paths, located_config, os_error_message, DISK_FIXES
 from .config import TwoPhaseConfig, ConfigError, SCHEDULES, UNFREEZE, parse_phases, save_config, load_config, atomic_write, atomic_write_json, atomic_write_text
-from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning
+from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning, dataset_fingerprint, fingerprint_diff
+from .layout import test_split
 from .check import check_dataset
 from .cache import FeatureCache, plan_points
 from .distributed import world_size, is_main, check_distributed, lr_factor, describe_distributed, distributed
@@ -28,11 +30,12 @@ from .callbacks import (RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, 
     set_rng_states, rng_states)
 
 # %% auto #0
-__all__ = ['RUN_OUTPUTS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'fit_phase', 'describe_phase',
-           'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted', 'restore_checkpoint',
-           'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'progressive_fit', 'make_phases', 'two_phases',
-           'two_phase_fit', 'config_phases', 'fit_from_config', 'RunDirError', 'prepare_run_dir', 'check_writable',
-           'default_run_dir', 'export_learner', 'load_init', 'history_results', 'result_lines', 'score_test',
+__all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'fit_phase',
+           'describe_phase', 'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted',
+           'restore_checkpoint', 'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'RunDirError', 'claim_run_dir',
+           'check_learner', 'progressive_fit', 'make_phases', 'two_phases', 'two_phase_fit', 'config_phases',
+           'fit_from_config', 'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir', 'export_learner',
+           'load_init', 'check_same_data', 'check_free_space', 'history_results', 'result_lines', 'score_test',
            'run_training', 'latest_checkpoint', 'resume_training']
 
 # %% ../nbs/04_train.ipynb #a75cc9cd
@@ -224,6 +227,30 @@ def adapt_bn_stats(learn:Learner, log=print):
     log(f"adapt_bn: recomputed the running statistics of {n} BatchNorm layers over {len(dls.train_ds)} training images "
         f"({time.perf_counter() - t0:.1f}s)")
 
+# %% ../nbs/04_train.ipynb #820e643a
+class RunDirError(RuntimeError):
+    "The run directory exists or cannot be written; the message says how to fix it"
+
+# %% ../nbs/04_train.ipynb #58e8d740
+def claim_run_dir(run_dir:Path, overwrite:bool=False):
+    "Refuse to train into `run_dir` if it holds an earlier run's results (checkpoints, history, export) unless `overwrite`"
+    old = [p for p in [*sorted((run_dir/'models').glob('*.pth')), run_dir/'logs'/'training_metrics.csv', run_dir/'export.pkl']
+           if p.exists()]
+    if not old: return
+    if not overwrite:
+        raise RunDirError(f"run_dir {run_dir} already holds a run ({', '.join(p.name for p in old[:3])}"
+                          f"{' ...' if len(old) > 3 else ''}): pass overwrite=True to replace it, resume it "
+                          f"(twophase train --resume {run_dir}), or choose another run_dir.")
+    for p in old: p.unlink()
+
+def check_learner(learn:Learner):
+    "Refuse a learner whose parameter groups are not twophase's four (stem..layer2, layer3, layer4, head)"
+    n = len(learn.splitter(learn.model))
+    if n != len(GROUPS):
+        raise ConfigError(f"this learner's splitter gives {n} parameter group(s); twophase's phases need the {len(GROUPS)} "
+                          f"groups {', '.join(GROUPS)} to freeze and unfreeze what they say. Build the learner with "
+                          f"`two_phase_learner(dls)` (or pass `splitter=two_phase_splitter` for a torchvision ResNet).")
+
 # %% ../nbs/04_train.ipynb #0eab7ebe
 def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     phases:list, # `Phase`s, run in order
@@ -241,10 +268,13 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     cache_views:int=0, # with augmentation on: cache this many augmented views per image (an approximation)
                     cache_flips:bool=False, # without augmentation: also cache mirror images (exact random flips)
                     cache_gb:float=4.0, # memory limit of the feature cache
-                    adapt_bn:bool=False # first recompute BatchNorm statistics on the training images (`twophase.model.adapt_bn`)
+                    adapt_bn:bool=False, # first recompute BatchNorm statistics on the training images (`twophase.model.adapt_bn`)
+                    overwrite:bool=False # replace the results of an earlier run in `run_dir` (else refused)
                    ) -> pd.DataFrame:
     "Train `learn` through `phases`; return the run history (one row per epoch)"
+    check_learner(learn)
     run_dir = Path(run_dir) if run_dir else None
+    if run_dir and not resume: claim_run_dir(run_dir, overwrite)
     if run_dir:
         learn.path = run_dir  # so `learn.export()` / `learn.save()` land in the run directory
         ensure_run_config(learn, run_dir)
@@ -276,12 +306,19 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
             if learn.nan_info:
                 n = learn.nan_info
                 raise TrainingError(f"the training loss became {n['loss']} at epoch {len(rl.history) + 1} (phase {i} "
-                    f"'{ph.name}', batch {n['iter'] + 1}); training stopped. {_resume_hint(run_dir, ck)}. "
-                    f"Fix: lower the learning rates (--preset unstable divides them by 3, or --lr{min(i, 3)} auto), "
-                    f"a larger effective batch (--accum), and check the data (twophase check DATA).")
+                    f"'{ph.name}', batch {n['iter'] + 1}); training stopped. Resuming would repeat the same settings and "
+                    f"the same NaN: start a new run with lower learning rates (--preset unstable divides them by 3, or "
+                    f"--lr{min(i, 3)} auto), a larger effective batch (--accum), and check the data (twophase check DATA)"
+                    + (f"; the weights before it are in {run_dir}/models (--init-from {run_dir} starts from them)" if run_dir else '') + ".")
     except KeyboardInterrupt as e:
         msg = f"interrupted; {_resume_hint(run_dir, ck)}"
         log(msg, echo=False); raise TrainingInterrupted(msg) from e
+    except OSError as e:
+        if e.errno not in DISK_FIXES: raise
+        msg = f"{os_error_message(e)}. {_resume_hint(run_dir, ck)}"
+        try: log(msg)
+        except OSError: pass  # the log is on the same full disk
+        raise TrainingError(msg) from e
     except RuntimeError as e:
         if _caused_by(e, KeyboardInterrupt):  # an interrupt inside a C++ writer surfaces as its RuntimeError
             msg = f"interrupted; {_resume_hint(run_dir, ck)}"
@@ -372,27 +409,44 @@ def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **
                            plateau_factor=cfg.plateau_factor, cache=cfg.cache, cache_views=cfg.cache_views, cache_flips=cfg.cache_flips,
                            cache_gb=cfg.cache_gb, adapt_bn=bn_mode(cfg) == 'adapt', **kwargs)
 
-# %% ../nbs/04_train.ipynb #820e643a
-class RunDirError(RuntimeError):
-    "The run directory exists or cannot be written; the message says how to fix it"
-
 # %% ../nbs/04_train.ipynb #d3c17145
-RUN_OUTPUTS = ('config.json', 'logs', 'models', 'report', 'export.pkl')
+RUN_OUTPUTS = ('config.json', 'dataset.json', 'logs', 'models', 'report', 'export.pkl', 'test_predictions.csv')
+RUN_MARKER = '.twophase-run'  # written into every run directory: --overwrite only ever touches folders that have it
+
+def is_run_dir(p:Path) -> bool:
+    "Whether folder `p` holds a twophase run: its marker, or (runs from before the marker) a config.json twophase wrote"
+    if (p/RUN_MARKER).is_file(): return True
+    try: d = json.loads((p/'config.json').read_text())
+    except (OSError, ValueError): return False
+    return isinstance(d, dict) and 'config' in d and 'twophase' in (d.get('versions') or {})
 
 # %% ../nbs/04_train.ipynb #676da8fb
-def prepare_run_dir(out, overwrite:bool=False) -> Path:
-    "Create run directory `out`; refuse an existing non-empty one unless `overwrite`; fail now if unwritable"
+def prepare_run_dir(out, overwrite:bool=False, data=None, log=print) -> Path:
+    "Create run directory `out`; refuse an existing non-empty one unless `overwrite` and it is a run; fail now if unwritable"
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir(): raise RunDirError(f"run directory {out} is a file; choose another --out.")
+    if data is not None:
+        o, d = out.resolve(), Path(data).expanduser().resolve()
+        if o == d or d in o.parents:
+            raise RunDirError(f"run directory {out} is inside the dataset {data}: its checkpoints and report images would "
+                              f"mix with your images. Choose an --out outside {data}.")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise RunDirError(f"run directory {out} already exists and is not empty. Pass --overwrite "
                               f"(overwrite=True) to replace its outputs, or choose another --out.")
-        for n in RUN_OUTPUTS:
-            p = out/n
-            if p.is_dir(): shutil.rmtree(p)
-            elif p.exists(): p.unlink()
-    return check_writable(out)
+        if not is_run_dir(out):
+            names = sorted(p.name for p in out.iterdir())
+            raise RunDirError(f"--overwrite refused: {out} is not a twophase run directory (it holds "
+                              f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}, and no {RUN_MARKER}). --overwrite "
+                              f"only replaces what an earlier run wrote; choose a new or empty --out.")
+        removed = [n for n in RUN_OUTPUTS if (out/n).exists()]
+        for n in removed:
+            if (out/n).is_dir() and not (out/n).is_symlink(): shutil.rmtree(out/n)
+            else: (out/n).unlink()
+        if removed: log(f"--overwrite: removed the earlier run's {', '.join(removed)} from {out}")
+    out = check_writable(out)
+    (out/RUN_MARKER).write_text(f"twophase run directory; --overwrite may replace {', '.join(RUN_OUTPUTS)}\n")
+    return out
 
 # %% ../nbs/04_train.ipynb #1c1bd719
 def check_writable(out:Path, probe_bytes:int=1 << 20) -> Path:
@@ -439,8 +493,32 @@ def load_init(learn:Learner, src, log:RunLog):
         raise ValueError(f"--init-from: {p} does not fit this model (arch {ck.get('arch')} vs {getattr(learn, 'arch', '?')}): {e}") from None
     log(f"init: weights from {p} (epoch {ck.get('epoch')}, phase {ck.get('phase')})")
 
+# %% ../nbs/04_train.ipynb #0546fdbe
+def check_same_data(run_dir:Path, fp:dict, prev:dict, data):
+    "Refuse to resume `run_dir` on data whose fingerprint `fp` differs from the stored one (old runs: the classes)"
+    stored = Path(run_dir)/'dataset.json'
+    old = (json.loads(stored.read_text()) if stored.exists() else
+           dict(fp, classes=(prev.get('dataset') or {}).get('classes', fp['classes'])))
+    if not (diff := fingerprint_diff(old, fp)): return
+    raise DatasetError(f"cannot resume {run_dir}: {data} is not the data this run was trained on:\n"
+                       + '\n'.join(f"  - {d}" for d in diff) + "\nA resumed run must see the same classes, images and split. "
+                       f"Restore the data, give its new place (twophase train --resume {run_dir} --data DIR), "
+                       f"or start a new run (twophase train {data} --out NEW_DIR). Nothing in {run_dir} was changed.")
+
+# %% ../nbs/04_train.ipynb #bc6f9e8f
+ARCH_PARAMS = {'resnet18': 11.7e6, 'resnet34': 21.8e6, 'resnet50': 25.6e6}
+
+def check_free_space(run_dir:Path, arch:str):
+    "`RunDirError` unless `run_dir`'s disk has room for two checkpoints (weights + Adam state, 12 bytes a parameter)"
+    need = 2 * 12 * ARCH_PARAMS.get(arch, 25.6e6)
+    free = shutil.disk_usage(run_dir).free
+    if free < need:
+        raise RunDirError(f"only {free / 2**20:.0f} MB free at {run_dir}; a {arch} run needs about {need / 2**20:.0f} MB "
+                          f"(each checkpoint holds the weights and the optimiser state, and is written beside the previous "
+                          f"one). Free space there or choose another --out.")
+
 # %% ../nbs/04_train.ipynb #704deba8
-def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs):
+def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed=None):
     "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
     if (w := split_sibling_warning(data)): log(w)
     if cfg.threads: torch.set_num_threads(cfg.threads)
@@ -455,20 +533,30 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
                                     '\n'.join(f"  {f.path}: {f.message}" for f in stop[:10]))
         files = rep.good_files
     dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=files)
-    summary = dataset_summary(dls)
+    summary, fp = dataset_summary(dls), dataset_fingerprint(dls)
+    if prev: check_same_data(run_dir, fp, prev, data)
     if cfg.bs > summary['n_train']:
         raise ConfigError(f"config field `bs`: batch size {cfg.bs} is larger than the {summary['n_train']} training images; "
                           f"use --bs {max(1, summary['n_train'] // 4)} or less")
+    steps = summary['n_train'] // cfg.bs  # full batches per epoch (the last, partial one is dropped)
+    if cfg.accum > steps:
+        raise ConfigError(f"config field `accum`: {cfg.accum} batches per optimiser step, but {summary['n_train']} training "
+                          f"images at bs {cfg.bs} make {steps} full batch(es) per epoch, so an epoch would end before its "
+                          f"first step. Use --accum {max(1, steps)} or less, or a smaller --bs.")
     if cfg.test:  # refuse a test folder with other classes now, not after training
         test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
         log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
+    check_free_space(run_dir, cfg.arch)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), data_resolved=str(Path(data).resolve()), command=command, started=started,
                  device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
                  global_bs=cfg.bs * world_size() * cfg.accum, lr_factor=lr_factor(cfg),
-                 phases=[asdict(p) for p in phases], **({'resumed': resumed} if resumed else {}))
-    if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command))
-    if is_main(): save_config(cfg, run_dir/'config.json', **extra)
+                 phases=[asdict(p) for p in phases], typed_paths=typed or {}, **({'resumed': resumed} if resumed else {}))
+    if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command),
+                          typed_paths=prev.get('typed_paths', {}))
+    if is_main():
+        save_config(cfg, run_dir/'config.json', **extra)
+        if not (run_dir/'dataset.json').exists(): atomic_write_json(run_dir/'dataset.json', fp)
     log(f"twophase run -> {run_dir}")
     log(f"data: {data} ({summary['layout']}): {summary['n_train']} train / {summary['n_valid']} valid images, "
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
@@ -527,9 +615,11 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                 ):
     "Train per `cfg` into a run directory; return `(learn, run_dir)`"
     t_start = time.time()
+    cfg, typed = resolve_paths(cfg)
     check_distributed(cfg, resume=bool(resume_dir))
     main = is_main()
     data = Path(cfg.data).expanduser() if cfg.data else default_data()
+    if not cfg.test and not resume_dir and (t := test_split(data)): cfg = replace(cfg, test=str(t))  # the dataset's own test/
     phases = [p if p.lr == 'auto' else replace(p, lr=p.lr * lr_factor(cfg)) for p in config_phases(cfg)]
     ckpt, resumed, prev = None, [], {}
     if resume_dir:
@@ -544,16 +634,18 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     else:
         out = Path(cfg.out or default_run_dir(data, cfg.arch)).expanduser()
         fresh = not out.exists()
-        run_dir = prepare_run_dir(out, cfg.overwrite) if main else out  # distributed: only rank 0 writes
+        notes = []
+        run_dir = prepare_run_dir(out, cfg.overwrite, data, notes.append) if main else out  # distributed: only rank 0 writes
         log = RunLog(run_dir/'logs'/'training.log' if main else None, echo=echo and main)
-    try: learn, dls, summary, extra = _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs)
+        for n in notes: log(n)
+    try: learn, dls, summary, extra = _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed)
     except BaseException:
         if not resume_dir and fresh and main: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
         raise
     if world_size() > 1: log(describe_distributed(cfg))
     t0 = time.time()
     with distributed(learn):
-        hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt)
+        hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
     secs = time.time() - t0
     if not main: return learn, run_dir
     export_learner(learn, run_dir/'export.pkl')
@@ -581,7 +673,10 @@ def latest_checkpoint(run_dir, log=print) -> tuple:
     return None, None
 
 # %% ../nbs/04_train.ipynb #9e641ee2
-def resume_training(run_dir, command:str|None=None, echo:bool=True, cbs=None):
+def resume_training(run_dir, command:str|None=None, echo:bool=True, cbs=None,
+                    data=None, # the run's dataset at a new place (the same images; checked)
+                    weights=None # the run's weights file at a new place
+                   ):
     "Continue the run in `run_dir`; return `(learn, run_dir)`, or `(None, run_dir)` if it had already finished"
     run_dir = Path(run_dir).expanduser()
     if not (run_dir/'config.json').exists():
@@ -591,4 +686,5 @@ def resume_training(run_dir, command:str|None=None, echo:bool=True, cbs=None):
         print(f"run {run_dir} already finished: {res.get('epochs')} epochs, best valid accuracy "
               f"{res.get('best_valid_accuracy', float('nan')):.4f}; nothing to resume.")
         return None, run_dir
-    return run_training(load_config(run_dir), command=command, echo=echo, resume_dir=run_dir, cbs=cbs)
+    cfg = replace(located_config(run_dir), **{k: v for k, v in dict(data=data, weights=weights).items() if v})
+    return run_training(cfg, command=command, echo=echo, resume_dir=run_dir, cbs=cbs)
