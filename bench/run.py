@@ -26,6 +26,7 @@ METHODS = {  # name -> (script, extra arguments)
     'twophase_defaults': ('twophase_fit.py', []),
     'twophase_fast': ('twophase_fit.py', ['--preset', 'fast']),
     'twophase_old_defaults': ('twophase_fit.py', ['--old-defaults']),
+    'twophase_lpft': ('twophase_fit.py', ['--preset', 'lpft']),  # LP-FT: head, then every layer (the study's best)
     # not run by default: twophase's defaults in the plain memory layout, to compare per-epoch overhead with the plain loop
     'twophase_nchw': ('twophase_fit.py', ['--no-channels-last']),
 }

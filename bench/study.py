@@ -81,7 +81,8 @@ def table(df: pd.DataFrame, ref='seed_script') -> str:
         lines.append(f"| {recipe} ({src}) | {len(g)} | {m:.3f} {pm} | {'—' if np.isnan(last) else f'{last:.3f}'} | "
                      f"{'—' if np.isnan(fm) else f'{fm:.3f}'} | {ens} | "
                      f"{g.wall.mean():.0f} | {'—' if np.isnan(seed_wall) else f'1/{seed_wall / g.wall.mean():.1f}'} | "
-                     + (f"{d['diff']:+.3f} ({d['low']:+.3f} to {d['high']:+.3f}) | {d['verdict']} |" if d else "— | reference |"))
+                     + ((f"{d['diff']:+.3f} ({d['low']:+.3f} to {d['high']:+.3f})" if np.isfinite(d['low']) else f"{d['diff']:+.3f}")
+                        + f" | {d['verdict']} |" if d else "— | reference |"))
     return '\n'.join(lines)
 
 LAST = '--last' in sys.argv  # also score each best-epoch run's last epoch on the test images (slow: loads every run)

@@ -40,6 +40,8 @@ RECIPES = {
     'fast':          ("--fast: the exact feature cache, no pixel augmentation", lambda e1, e2: dict(preset='fast')),
     'regularised':   ("--preset regularised: seed 2's phase-2 set (RandAugment, MixUp, CutMix, block dropout, 128 -> 224 px)",
                       lambda e1, e2: dict(preset='regularised')),
+    'lpft':          ("--preset lpft: LP-FT, head 4 epochs at 1e-3 on the frozen body, then every layer 10 epochs at 1e-4",
+                      lambda e1, e2: dict(preset='lpft')),
 }
 
 # %% ../nbs/05b_compare.ipynb #8435a030

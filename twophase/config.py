@@ -54,6 +54,10 @@ def os_error_message(e:OSError) -> str:
 def _write_error(e:BaseException, path) -> OSError|None:
     "An `OSError` for a write that torch's C++ writer reports as `RuntimeError` (it hides the errno)"
     if not isinstance(e, RuntimeError) or not any(s in str(e) for s in ('unexpected pos', 'failed writing', 'write failed')): return None
+    x, seen = e, set()
+    while x is not None and id(x) not in seen:  # a signal inside the C++ writer surfaces as its RuntimeError too
+        if isinstance(x, KeyboardInterrupt): return None
+        seen.add(id(x)); x = x.__cause__ or x.__context__
     try: full = shutil.disk_usage(Path(path).parent).free < 256 * 2**20
     except OSError: full = False
     code = errno.ENOSPC if full else errno.EIO
@@ -205,7 +209,8 @@ class TwoPhaseConfig:
     init_from: str|None = knob(None, "start from these weights: a twophase checkpoint (.pth) or run directory "
                                "(e.g. a finished phase 1: --init-from runs/x --epochs1 0)", 'phases')
     preset: str|None = knob(None, "settings by dataset size or goal: auto, small, medium, large, fast, max_accuracy, "
-                            "unstable, three_phase, regularised (combine with commas, e.g. small,unstable)", 'phases')
+                            "unstable, three_phase, regularised, lpft (head, then every layer: the study's most accurate) "
+                            "(combine with commas, e.g. small,unstable)", 'phases')
     # schedule and optimiser
     schedule: str = knob('flat_cos', "lr schedule (flat_cos: the phase's lr held for 3/4 of it, then annealed): one name for "
                          "every phase, or one per phase, e.g. const,cos "
@@ -320,7 +325,8 @@ PRESETS = {
     'three_phase':  dict(epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe
     'regularised':  dict(randaug_n=2, randaug_m=9, mixup=0.2, cutmix=1.0, block_dropout=0.02,  # seed 2's phase-2 set
                          size1=128, size=224, accum=4),
-}
+    'lpft':         dict(phases='head:4:1e-3,all:10:1e-4'),  # LP-FT (Kumar et al. 2022): head on frozen features, then
+}                                                            # every layer; the most accurate recipe of the 2026-11-30 study
 
 # %% ../nbs/00_config.ipynb #9490edc7
 def bn_mode(c:TwoPhaseConfig) -> str:
