@@ -546,7 +546,7 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     if cfg.test:  # refuse a test folder with other classes now, not after training
         test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
         log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
-    check_free_space(run_dir, cfg.arch)
+    if is_main(): check_free_space(run_dir, cfg.arch)  # other ranks write nothing (and may not see run_dir yet)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), data_resolved=str(Path(data).resolve()), command=command, started=started,
                  device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
