@@ -60,8 +60,8 @@ def _write_error(e:BaseException, path) -> OSError|None:
         seen.add(id(x)); x = x.__cause__ or x.__context__
     try: full = shutil.disk_usage(Path(path).parent).free < 256 * 2**20
     except OSError: full = False
-    code = errno.ENOSPC if full else errno.EIO
-    return OSError(code, os.strerror(code), str(path))
+    if not full or 'KeyboardInterrupt' in str(e): return None  # only a full disk is named as one; else the error as it was
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 # %% ../nbs/00_config.ipynb #2e85753e
 def atomic_write(path, write_fn, mode='wb'):
