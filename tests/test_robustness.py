@@ -191,3 +191,26 @@ def test_disk_full_mid_run(tmp_path):
         ckpts = sorted((small/'run'/'models').glob('checkpoint_epoch_*.pth'))
         assert ckpts and torch.load(ckpts[-1], weights_only=False)['epoch'] >= 1
     finally: subprocess.run(['umount', str(small)])
+
+def test_signals_deferred_with_other_threads_alive(tmp_path):
+    "A process-directed signal goes to any thread that does not block it: masking the main thread alone let the handler run inside a write"
+    import signal, threading, time, torch
+    from twophase.config import signals_deferred, atomic_write
+    stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()  # a thread with the signal unblocked
+    seen, old, old_term = [], signal.signal(signal.SIGUSR1, lambda n, f: seen.append('handled')), signal.getsignal(signal.SIGTERM)
+    try:
+        with signals_deferred((signal.SIGUSR1,)):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            for _ in range(200): time.sleep(0.001)  # plenty of bytecode boundaries where the handler could run
+            seen.append('block ended')
+        assert seen == ['block ended', 'handled']
+        # SIGTERM raising KeyboardInterrupt (the CLI's handler) inside torch.save: the file is whole, then the interrupt
+        signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {n}")))
+        def slow_save(f):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100): time.sleep(0.001)
+            torch.save({'w': torch.ones(3)}, f)
+        with pytest.raises(KeyboardInterrupt): atomic_write(tmp_path/'ckpt.pth', slow_save)
+        assert torch.equal(torch.load(tmp_path/'ckpt.pth')['w'], torch.ones(3)) and list(tmp_path.glob('*.tmp')) == []
+    finally:
+        stop.set(); t.join(); signal.signal(signal.SIGUSR1, old); signal.signal(signal.SIGTERM, old_term)

@@ -22,12 +22,15 @@ __all__ = ['DISK_FIXES', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'TRAINABLE_NAMES', 'SC
 # %% ../nbs/00_config.ipynb #ab0e4018
 @contextmanager
 def signals_deferred(sigs=(signal.SIGINT, signal.SIGTERM)):
-    "Block `sigs` inside the block (main thread, POSIX); they are delivered when it ends"
-    if not hasattr(signal, 'pthread_sigmask') or threading.current_thread() is not threading.main_thread():
-        yield; return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, set(sigs))
+    "Hold back `sigs` inside the block (main thread): they are noted, then raised to their own handlers when it ends"
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    caught = []
+    old = {s: signal.signal(s, lambda n, f: caught.append(n)) for s in sigs
+           if signal.getsignal(s) not in (signal.SIG_IGN, None)}  # None: a handler set outside Python, which we could not restore
     try: yield
-    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+        for s in dict.fromkeys(caught): signal.raise_signal(s)
 
 # %% ../nbs/00_config.ipynb #c07d64d4
 _UMASK = os.umask(0); os.umask(_UMASK)  # the process umask, read once
@@ -54,13 +57,9 @@ def os_error_message(e:OSError) -> str:
 def _write_error(e:BaseException, path) -> OSError|None:
     "An `OSError` for a write that torch's C++ writer reports as `RuntimeError` (it hides the errno)"
     if not isinstance(e, RuntimeError) or not any(s in str(e) for s in ('unexpected pos', 'failed writing', 'write failed')): return None
-    x, seen = e, set()
-    while x is not None and id(x) not in seen:  # a signal inside the C++ writer surfaces as its RuntimeError too
-        if isinstance(x, KeyboardInterrupt): return None
-        seen.add(id(x)); x = x.__cause__ or x.__context__
     try: full = shutil.disk_usage(Path(path).parent).free < 256 * 2**20
     except OSError: full = False
-    if not full or 'KeyboardInterrupt' in str(e): return None  # only a full disk is named as one; else the error as it was
+    if not full: return None  # only a full disk is named as one; else the error as it was
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 # %% ../nbs/00_config.ipynb #2e85753e
