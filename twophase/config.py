@@ -176,6 +176,8 @@ class TwoPhaseConfig:
     block_dropout: float = knob(0.0, "Dropout2d on the residual branch of every ResNet block, 0 = off (seed: 0.02)", 'regularisation')
     label_smoothing: float = knob(0.0, "label smoothing of the cross-entropy loss, 0 = off (e.g. 0.1)", 'regularisation')
     wd: float = knob(0.01, "decoupled weight decay (AdamW)", 'regularisation')
+    adam_eps: float = knob(1e-5, "Adam's epsilon (fastai: 1e-5; PyTorch: 1e-8, which lets small gradients take full steps)", 'regularisation')
+    adam_beta2: float = knob(0.99, "Adam's second-moment decay (fastai: 0.99; PyTorch: 0.999)", 'regularisation')
     # model
     arch: str = knob('resnet18', "backbone architecture", 'model', choices=ARCHS)
     weights: str|None = knob('DEFAULT', "pretrained weights: a torchvision name (DEFAULT, IMAGENET1K_V1, ...), "
@@ -296,6 +298,8 @@ def validate_config(c:TwoPhaseConfig):
         _check(0 <= v < 1, n, f"must be in [0, 1), got {v!r}")
     for n in ('mixup', 'cutmix'): _finite(c, n, 0, 100)
     _finite(c, 'wd', 0, 1, what=' (weight decay is a fraction of the weights removed per step)')
+    _finite(c, 'adam_eps', 0, 1, lo_open=True, what=' (e.g. 1e-8)')
+    _finite(c, 'adam_beta2', 0, 0.9999, lo_open=True, what=' (e.g. 0.999)')
     _check(0 <= c.mix_switch <= 1, 'mix_switch', f"must be in [0, 1], got {c.mix_switch!r}")
     _check(0 < c.plateau_factor < 1, 'plateau_factor', f"must be in (0, 1), got {c.plateau_factor!r}")
     _finite(c, 'lr_div', 1, 1e6)

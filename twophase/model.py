@@ -12,6 +12,7 @@ from urllib.error import URLError
 import torch, torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
+from functools import partial
 from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 
@@ -184,6 +185,8 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       label_smoothing:float=0., # label smoothing of the cross-entropy loss
                       metrics=None, # default: `default_metrics(n_classes)`
                       wd:float=0.01, # decoupled weight decay
+                      adam_eps:float=1e-5, # Adam's epsilon
+                      adam_beta2:float=0.99, # Adam's second-moment decay (fastai's `sqr_mom`)
                       channels_last:bool=False, # channels-last memory format (faster convolutions on oneDNN CPUs and recent GPUs)
                       **kwargs # passed on to `Learner`
                      ) -> Learner:
@@ -195,7 +198,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     if bn not in BN_MODES: raise ValueError(f"bn={bn!r}: choose one of {', '.join(BN_MODES)}")
     cbs = L(kwargs.pop('cbs', None)) + ([BnFreeze()] if bn in ('frozen', 'adapt') else [])
     loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
-    learn = Learner(dls, model, loss_func=loss, opt_func=Adam, wd=wd, splitter=two_phase_splitter,
+    learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, eps=adam_eps, sqr_mom=adam_beta2), wd=wd, splitter=two_phase_splitter,
                     metrics=default_metrics(n) if metrics is None else metrics, train_bn=bn == 'train', cbs=cbs, **kwargs)
     learn.bn_mode = bn
     learn.recorder.train_metrics = True
@@ -238,7 +241,8 @@ def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
     "`two_phase_learner` with the model settings of `cfg`"
     return apply_precision(two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
                              head_dropout=cfg.head_dropout, bn=bn_mode(cfg), block_dropout=cfg.block_dropout,
-                             label_smoothing=cfg.label_smoothing, wd=cfg.wd, channels_last=cfg.channels_last, **kwargs),
+                             label_smoothing=cfg.label_smoothing, wd=cfg.wd,
+                             adam_eps=cfg.adam_eps, adam_beta2=cfg.adam_beta2, channels_last=cfg.channels_last, **kwargs),
                            cfg.precision)
 
 # %% ../nbs/02_model.ipynb #79a028d9
