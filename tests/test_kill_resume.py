@@ -18,7 +18,8 @@ PLAN = ['kill', 'ckpt-write', 'sigint', 'kill', 'kill', 'kill']
 # SLOW_SAVE=1: after `torch.save` has written, print CKPT-WRITE <temp file name> and sleep before returning (the temp
 # file exists and has not been renamed yet); SLOW_SAVE=inside: sleep inside `torch.save`, after its first write calls.
 HARNESS = '''
-import os, sys, time
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as from a terminal (a launch with & or nohup inherits it ignored)
 MODE, PAUSE = os.environ.get('SLOW_SAVE'), float(os.environ.get('SLOW_SAVE_S', '3'))
 def _name(f):
     try: return os.path.basename(os.readlink(f'/proc/self/fd/{f.fileno()}'))
