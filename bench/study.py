@@ -67,7 +67,7 @@ def last_epoch_test(run_dir) -> float:
 def table(df: pd.DataFrame, ref='seed_script') -> str:
     refs = df[df.recipe == ref].set_index('k').test
     seed_wall = df[df.recipe == ref].wall.mean() if len(refs) else np.nan
-    lines = ["| recipe (compare dir) | runs | test acc ± 95% CI | last epoch instead of best | with flips | ensemble of the runs (flips) | wall s | vs seed wall "
+    lines = ["| recipe (compare dir) | runs | test acc ± 95% CI | last epoch instead of best (vs seed script, paired) | with flips | ensemble of the runs (flips) | wall s | vs seed wall "
              "| vs seed script (paired, 95% CI) | verdict |", "|" + "---|" * 10]
     for (src, recipe), g in df.groupby(['source', 'recipe'], sort=False):
         m, lo, hi = t_interval(g.test)
@@ -77,8 +77,13 @@ def table(df: pd.DataFrame, ref='seed_script') -> str:
             ens = f"{ensemble_acc(list(g.ens)):.3f} ({ensemble_acc(list(g.ens), flip=True):.3f})"
         d = paired_diff([g.set_index('k').test.get(k) for k in refs.index], list(refs)) if recipe != ref else None
         pm = f"± {hi - m:.3f}" if np.isfinite(hi) else ''
-        last = t_interval([last_epoch_test(d) for d in g.ens])[0] if LAST and g.ens.notna().all() else np.nan
-        lines.append(f"| {recipe} ({src}) | {len(g)} | {m:.3f} {pm} | {'—' if np.isnan(last) else f'{last:.3f}'} | "
+        lasts = pd.Series([last_epoch_test(d) for d in g.ens], index=g.k.values) if LAST and g.ens.notna().all() else None
+        last = lasts.mean() if lasts is not None else np.nan
+        if np.isfinite(last) and len(refs):  # the last epoch against the seed script, paired by seed
+            dl = paired_diff([lasts.get(k) for k in refs.index], list(refs))
+            last_txt = f"{last:.3f} ({dl['diff']:+.3f}" + (f", {dl['low']:+.3f} to {dl['high']:+.3f})" if np.isfinite(dl['low']) else ')')
+        else: last_txt = '—' if np.isnan(last) else f'{last:.3f}'
+        lines.append(f"| {recipe} ({src}) | {len(g)} | {m:.3f} {pm} | {last_txt} | "
                      f"{'—' if np.isnan(fm) else f'{fm:.3f}'} | {ens} | "
                      f"{g.wall.mean():.0f} | {'—' if np.isnan(seed_wall) else f'1/{seed_wall / g.wall.mean():.1f}'} | "
                      + ((f"{d['diff']:+.3f} ({d['low']:+.3f} to {d['high']:+.3f})" if np.isfinite(d['low']) else f"{d['diff']:+.3f}")

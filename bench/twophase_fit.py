@@ -28,7 +28,8 @@ class Epochs(Callback):
 
 def run(a, rec):
     given = dict(epochs1=a.epochs1, epochs2=a.epochs2) if not a.preset or a.epochs_given else {}
-    old = dict(bn='frozen', load_best=True) if a.old_defaults else {}  # twophase's defaults before the 2026-11-30 study
+    old = (dict(bn='frozen', load_best=True, min_scale=0.75, lr_div=3.0, schedule='one_cycle') if a.old_defaults
+           else {})  # twophase's defaults before the 2026-11-30 study
     cfg = make_config(a.preset, data=a.data, weights=a.weights, size=a.size, bs=a.bs, num_workers=a.workers,
                       seed=a.seed, **given, **old, **({'channels_last': False} if a.no_channels_last else {}))
     rec.note(config={k: getattr(cfg, k) for k in ('epochs1', 'epochs2', 'size1', 'size', 'aug', 'cache', 'cache_views',
@@ -47,6 +48,6 @@ if __name__ == '__main__':
     p = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument('--preset'); p.add_argument('--epochs-given', action='store_true', help='with --preset: keep --epochs1/2')
     p.add_argument('--no-channels-last', action='store_true')
-    p.add_argument('--old-defaults', action='store_true', help='BatchNorm frozen, best epoch handed over (before the study)')
+    p.add_argument('--old-defaults', action='store_true', help='the defaults before the 2026-11-30 study: BatchNorm frozen, layer4 at lr2/3, one-cycle, 75-100%% crops, best epoch handed over')
     a = p.parse_args()
     with Recorder('twophase_' + (a.preset or 'defaults'), a) as rec: run(a, rec)

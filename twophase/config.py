@@ -164,7 +164,8 @@ class TwoPhaseConfig:
     # augmentation
     aug: bool = knob(True, "random-resized crops and flips of training images; --no-aug: centre crops (the feature cache "
                      "is then exact)", 'augmentation')
-    min_scale: float = knob(0.75, "smallest crop (fraction of the image area) of training random-resized crops; 1 = no crop", 'augmentation')
+    min_scale: float = knob(0.08, "smallest crop (fraction of the image area) of training random-resized crops (torchvision's "
+                            "and the seed script's 0.08); 1 = no crop", 'augmentation')
     randaug_n: int = knob(0, "RandAugment: ops per image, 0 = off (seed: 2)", 'augmentation')
     randaug_m: int = knob(9, "RandAugment magnitude, 0-30 (seed: 9)", 'augmentation')
     mixup: float = knob(0.0, "MixUp alpha, 0 = off (seed: 0.2)", 'augmentation')
@@ -242,7 +243,8 @@ class TwoPhaseConfig:
     keep_checkpoints: int = knob(3, "periodic checkpoints kept (checkpoint_epoch_NNN.pth, >= 1; --resume continues from the newest)", 'run')
     ensemble: int = knob(1, "train this many models (seeds seed, seed+1000, seed+2000, ...) and hand over the mean of their class "
                          "probabilities, exported as one model (members under RUN/members/); 1 = one model", 'run')
-    load_best: bool = knob(True, "end the run with the best epoch's weights (by valid accuracy) before export", 'run')
+    load_best: bool = knob(False, "hand over the best epoch's weights (by valid accuracy) instead of the last epoch's "
+                           "(default: the last; a best epoch picked on a small validation set is picked partly by chance)", 'run')
     report: bool = knob(True, "twophase train: write report/ (confusion matrix, Grad-CAM, top losses, diagnosis, TTA) at the end", 'run')
 
     def __post_init__(self): validate_config(self)
@@ -328,7 +330,7 @@ PRESETS = {
     'three_phase':  dict(epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe
     'regularised':  dict(randaug_n=2, randaug_m=9, mixup=0.2, cutmix=1.0, block_dropout=0.02,  # seed 2's phase-2 set
                          size1=128, size=224, accum=4),
-    'lpft':         dict(phases='head:4:1e-3,all:10:1e-4'),  # LP-FT (Kumar et al. 2022): head on frozen features, then
+    'lpft':         dict(phases='head:4:1e-3,all:10:1e-4', min_scale=0.75),  # LP-FT (Kumar et al. 2022): head on frozen features, then
 }                                                            # every layer; the most accurate recipe of the 2026-11-30 study
 
 # %% ../nbs/00_config.ipynb #9490edc7

@@ -54,7 +54,7 @@ class TrainFlip(RandTransform):
     def encodes(self, x:PILImage): return x.flip_lr()
 
 # %% ../nbs/01_data.ipynb #60db000e
-def image_block(size:int, aug:bool=True, min_scale:float=0.75):
+def image_block(size:int, aug:bool=True, min_scale:float=0.08):
     "Item and batch transforms: random-resized crops + flips for training (if `aug`), ImageNet normalisation"
     item = [RandomResizedCrop(size, min_scale=min_scale), TrainFlip()] if aug else [CentreResize(size)]
     return item, [Normalize.from_stats(*imagenet_stats)]
@@ -96,7 +96,7 @@ def load_checked(fn):
     return CheckedImage(load_image(fn)) if isinstance(fn, (str, Path)) else CheckedImage.create(fn)
 
 # %% ../nbs/01_data.ipynb #547368cd
-def crop_side(size:int, aug:bool=True, min_scale:float=0.75) -> int:
+def crop_side(size:int, aug:bool=True, min_scale:float=0.08) -> int:
     "Shorter side an image needs so that no training crop (area >= `min_scale`, aspect 3/4..4/3) is upsampled"
     return math.ceil(size / math.sqrt(min_scale * 3 / 4)) if aug else size
 
@@ -166,7 +166,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
             seed:int=42, # seed of the random split and of data order
             num_workers:int|None=None, # DataLoader workers (default: `default_workers()`)
             aug:bool=True, # light training augmentation (random-resized crop, flip)
-            min_scale:float=0.75, # smallest training crop, as a fraction of the image area
+            min_scale:float=0.08, # smallest training crop, as a fraction of the image area (torchvision's 8%)
             randaug_n:int=0, # RandAugment ops per training image (0: off)
             randaug_m:int=9, # RandAugment magnitude
             files:list|None=None, # the images to use (e.g. `check_dataset(path).good_files`); default: all listed
