@@ -1,5 +1,5 @@
 "Shared bits of the benchmark scripts: arguments, a per-epoch recorder that prints JSON lines, peak RSS"
-import json, resource, sys, time, torch
+import contextlib, json, resource, sys, time, torch
 
 def add_common_args(p):
     p.add_argument('data'); p.add_argument('weights')
@@ -16,7 +16,7 @@ def peak_rss_mb() -> float:
 class Recorder:
     "Prints one JSON line per epoch (and one at the end) with wall times counted from the method's start"
     def __init__(self, method, args):
-        self.method, self.args, self.t0, self.epoch = method, args, None, 0
+        self.method, self.args, self.t0, self.epoch, self.extra = method, args, None, 0, 0.0
     def __enter__(self):
         torch.manual_seed(self.args.seed)
         self.t0 = time.perf_counter(); return self
@@ -27,6 +27,12 @@ class Recorder:
         self.emit(kind='epoch', phase=phase, epoch=self.epoch, secs=secs if secs is not None else now - self.te,
                   t=now - self.t0, n_train=n_train, valid_acc=float(valid_acc))
     def note(self, **kw): self.emit(kind='note', t=time.perf_counter() - self.t0, **kw)
+    @contextlib.contextmanager
+    def outside(self):
+        "Time spent in the block (a measurement the method itself would not make) is left out of the wall time"
+        t = time.perf_counter()
+        try: yield
+        finally: self.extra += time.perf_counter() - t
     def __exit__(self, typ, *_):
-        if typ is None: self.emit(kind='end', wall=time.perf_counter() - self.t0, peak_rss_mb=peak_rss_mb(),
+        if typ is None: self.emit(kind='end', wall=time.perf_counter() - self.t0 - self.extra, extra_secs=self.extra, peak_rss_mb=peak_rss_mb(),
                                   threads=torch.get_num_threads())

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from fastai.vision.all import DataLoaders, DataLoader, Learner
 from twophase.model import two_phase_model, two_phase_splitter, apply_precision
-from twophase.train import Phase, apply_phase
+from twophase.phase import Phase, apply_phase
 
 def synthetic(n, size, n_classes, device):
     g = torch.Generator().manual_seed(0)
@@ -107,7 +107,7 @@ def epoch_times(a):
     from twophase.config import make_config
     from twophase.data import dls_from_config
     from twophase.model import learner_from_config
-    from twophase.train import fit_from_config
+    from twophase.fit import fit_from_config
     from twophase.callbacks import RunLog
     print(f"\nreal data: {a.data}\n\n| precision | phase 1 s/epoch | phase 2 s/epoch |\n|---|---:|---:|")
     for prec in a.precision.split(','):

@@ -10,7 +10,7 @@ from torch.profiler import profile, ProfilerActivity
 from twophase.config import make_config
 from twophase.data import dls_from_config
 from twophase.model import learner_from_config
-from twophase.train import Phase, apply_phase
+from twophase.phase import Phase, apply_phase
 from twophase.cache import FeatureCache
 
 ROOT = Path(__file__).resolve().parents[1]

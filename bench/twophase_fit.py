@@ -11,7 +11,7 @@ from fastai.vision.all import Callback
 from twophase.config import make_config
 from twophase.data import dls_from_config
 from twophase.model import learner_from_config
-from twophase.train import fit_from_config
+from twophase.fit import fit_from_config
 from twophase.callbacks import RunLog
 from twophase.metrics import score_folder
 from common import Recorder, add_common_args
@@ -40,7 +40,8 @@ def run(a, rec):
     learn.remove_cb(ep)  # scoring below runs validation epochs: they are no training epochs
     if a.test:  # the model the run hands over (best or last epoch, as the config says)
         ev = score_folder(learn, a.test)
-        rec.note(test_acc=ev['top1'], n_test=ev['n'], test_flip_acc=score_folder(learn, a.test, tta='flip')['top1'])
+        with rec.outside(): flip = score_folder(learn, a.test, tta='flip')['top1']  # an extra the seed script does not do
+        rec.note(test_acc=ev['top1'], n_test=ev['n'], test_flip_acc=flip)
     fc = getattr(learn, 'feature_cache', None)
     if fc is not None: rec.note(cache_seconds=fc.seconds_total)
 

@@ -1,17 +1,21 @@
 """The package's floors: every module imports only modules on lower floors (so there is no import circle), as the
 README's "Architecture" section draws them. A new module must be given its floor here."""
-import ast
+import ast, json, re
 from pathlib import Path
 from conftest import ROOT
 
 # lowest first; a module may import any module on an earlier line
 FLOORS = [
-    ['config', 'stats', 'layout'],       # settings; statistics; files on disk
+    ['files'],                           # atomic writes, signals held back during them
+    ['config', 'stats', 'layout'],       # settings; statistics; dataset folders on disk
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],
-    ['cache', 'metrics'],
-    ['train'],                           # phases, progressive_fit, runs, resume
-    ['interpret'],                       # evaluation, plots, report, predict, export
+    ['phase', 'metrics'],                # Phase and phase lists; scores
+    ['cache'],                           # the feature cache (trains phases on frozen-layer outputs)
+    ['fit'],                             # fit_phase, progressive_fit, two_phase_fit
+    ['train'],                           # runs: run directory, config-driven runs, resume, export
+    ['plots', 'diagnose', 'predict'],    # loading a run and its plots; training-health rules; prediction, ONNX
+    ['interpret'],                       # the run report (re-exports the three below it)
     ['compare_report', 'ensemble'],
     ['compare'],
     ['cli'],
@@ -37,4 +41,23 @@ def test_modules_import_only_lower_floors():
     floor = {m: i for i, f in enumerate(FLOORS) for m in f}
     bad = [f"{m} (floor {floor[m]}) imports {d} (floor {floor[d]})" for m, deps in package_imports().items()
            for d in sorted(deps) if floor[d] >= floor[m]]
+    assert bad == [], '\n'.join(bad)
+
+def notebook_imports() -> list:
+    "[(notebook, module it exports, {twophase modules its cells import})] in reading order"
+    out = []
+    for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        code = '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')
+        exp = re.search(r'^#\| default_exp (\w+)', code, re.M)
+        deps = set(re.findall(r'twophase\.(\w+)', code)) | {m for g in re.findall(r'from twophase import ([\w, ]+)', code)
+                                                              for m in re.split(r',\s*', g)}
+        out.append((nb.name, exp and exp.group(1), deps))
+    return out
+
+def test_notebooks_have_no_forward_references():
+    "Read in file-name order, no notebook uses a module that a later notebook defines"
+    order = notebook_imports()
+    at = {mod: i for i, (_, mod, _) in enumerate(order) if mod}
+    bad = [f"{nb} uses twophase.{d}, defined later in {order[at[d]][0]}" for i, (nb, _, deps) in enumerate(order)
+           for d in sorted(deps) if d in at and at[d] > i]
     assert bad == [], '\n'.join(bad)

@@ -195,7 +195,7 @@ def test_disk_full_mid_run(tmp_path):
 def test_signals_deferred_with_other_threads_alive(tmp_path):
     "A process-directed signal goes to any thread that does not block it: masking the main thread alone let the handler run inside a write"
     import signal, threading, time, torch
-    from twophase.config import signals_deferred, atomic_write
+    from twophase.files import signals_deferred, atomic_write
     stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()  # a thread with the signal unblocked
     seen, old, old_term = [], signal.signal(signal.SIGUSR1, lambda n, f: seen.append('handled')), signal.getsignal(signal.SIGTERM)
     try:

@@ -14,8 +14,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from collections import Counter
 from torch.distributions.beta import Beta
+from fastcore.basics import store_attr
 from fastai.vision.all import noop, find_bs, Callback, Learner, MixHandler, MixUp, CutMix, ReduceLROnPlateau, CancelFitException
-from .config import atomic_write, atomic_write_text
+from .files import atomic_write, atomic_write_text
 
 # %% auto #0
 __all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'whole_model', 'checkpoint_dict',
@@ -179,7 +180,7 @@ class Checkpointer(Callback):
     order = RunLogger.order + 1
     def __init__(self, run_dir=None, monitor='valid_accuracy', keep:int=3, log:RunLog|None=None):
         self.dir = Path(run_dir)/'models' if run_dir else None
-        self.monitor, self.keep, self.log = monitor, keep, log or RunLog(echo=False)
+        store_attr('monitor,keep'); self.log = log or RunLog(echo=False)
         self.best, self.best_epoch, self.best_state = None, None, None
         self.lower_is_better = 'loss' in monitor or 'error' in monitor
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from fastai.vision.all import Learner, Callback
 from .stats import wilson, fmt_acc
-from .check import check_dataset, list_files
+from .check import check_dataset
 from .layout import DatasetError, find_layout, split_roots
 
 # %% auto #0

@@ -13,7 +13,8 @@ import torch, torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from functools import partial
-from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L)
+from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L,
+                               create_body, num_features_model)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 
 # %% auto #0
@@ -105,8 +106,8 @@ def resnet_backbone(arch:str='resnet18', # one of `ARCHS`
 
 # %% ../nbs/02_model.ipynb #7547cf60
 def resnet_body(model:nn.Module) -> nn.Sequential:
-    "`model` without avgpool and fc: [conv1, bn1, relu, maxpool, layer1, layer2, layer3, layer4]"
-    return nn.Sequential(*list(model.children())[:-2])
+    "`model` without avgpool and fc: [conv1, bn1, relu, maxpool, layer1, layer2, layer3, layer4] (fastai's `create_body`)"
+    return create_body(model, pretrained=False, cut=-2)
 
 # %% ../nbs/02_model.ipynb #3c295f67
 def seed_head(n_in:int, # features out of the body (512 for resnet18/34, 2048 for resnet50)
@@ -130,8 +131,8 @@ def two_phase_splitter(m:nn.Module):
 
 # %% ../nbs/02_model.ipynb #fbd255dd
 def n_features(body:nn.Module) -> int:
-    "Channels out of a ResNet body"
-    return [m for m in body.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+    "Channels out of a ResNet body (fastai's `num_features_model`: a dummy forward pass)"
+    return num_features_model(body)
 
 # %% ../nbs/02_model.ipynb #985433fa
 class _ApplyModule:
