@@ -6,7 +6,7 @@ Docs: https://twophase.github.io/twophase/check.html.md"""
 
 # %% auto #0
 __all__ = ['ACTIONS', 'to_rgb', 'load_rgb', 'CheckedImage', 'ClassOf', 'list_files', 'Finding', 'CheckReport', 'pixel_limit',
-           'check_dataset']
+           'check_split', 'check_duplicates', 'check_classes', 'check_dataset']
 
 # %% ../nbs/01_check.ipynb #8304ec7a
 import hashlib
@@ -158,6 +158,55 @@ def _inspect(fn:Path, rep:CheckReport, max_pixels:int, min_size:int, full:bool) 
 def _digest(fn:Path) -> str:
     return hashlib.md5(fn.read_bytes()).hexdigest()
 
+# %% ../nbs/01_check.ipynb #90d6f9ab
+def check_split(root:Path, split:str, rep:CheckReport, digests:dict, max_pixels:int, min_size:int, full:bool) -> tuple:
+    "Check the files of one split (`root`), noting each image's digest in `digests`; return (usable files, classes)"
+    imgs, other, hidden = list_files(root)
+    for f in other: rep.add('not_image', 'skipped', f, f"is not an image file ({f.suffix or 'no extension'}); ignored")
+    for f in hidden: rep.add('hidden', 'skipped', f, "hidden file or folder; ignored")
+    dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith('.')]
+    loose = [f for f in imgs if f.parent == root]
+    for f in loose: rep.add('loose_file', 'skipped', f, f"image directly in {root.name}/, not in a class folder; ignored")
+    good = [f for f in imgs if f.parent != root and _inspect(f, rep, max_pixels, min_size, full)]
+    label = ClassOf([root])
+    for f in good:
+        if len(f.relative_to(root).parts) > 2:
+            rep.add('nested', 'warning', f, f"is in a nested folder; labelled '{label(f)}' (its top-level class folder)")
+        digests[_digest(f)].append((split, f))
+    counts = Counter(label(f) for f in good)
+    for d in dirs:
+        if not counts[d.name]: rep.add('empty_class', 'warning', d, "class folder has no usable images; the class is left out")
+    return good, {c for c in counts if counts[c]}
+
+# %% ../nbs/01_check.ipynb #18202701
+def check_duplicates(digests:dict, rep:CheckReport):
+    "Flag identical files: a validation image equal to a training one, and copies within a split"
+    for dups in digests.values():
+        tr = next((f for s, f in dups if s != 'valid'), None)
+        for i, (s, f) in enumerate(dups):
+            if s == 'valid' and tr is not None:
+                rep.add('duplicate_train_valid', 'warning', f, f"is identical to training file {tr}: a validation "
+                        "image seen in training inflates accuracy -- delete one copy")
+            elif i and any(s2 == s for s2, _ in dups[:i]):
+                first = next(f2 for s2, f2 in dups if s2 == s)
+                rep.add('duplicate', 'warning', f, f"is identical to {first}; the copy counts twice -- delete it")
+
+# %% ../nbs/01_check.ipynb #63d5c447
+def check_classes(path:Path, layout:str, classes:dict, rep:CheckReport):
+    "Flag fewer than two classes, and (train/valid layout) classes found in only one of the two splits"
+    all_classes = set().union(*classes.values())
+    if len(all_classes) < 2:
+        rep.add('single_class', 'error', path, f"found {len(all_classes)} class(es) with usable images "
+                f"({', '.join(sorted(all_classes)) or 'none'}); a classifier needs at least 2")
+    if layout == 'split':
+        roots = split_roots(path, layout)
+        for c in sorted(classes['train'] - classes['valid']):
+            rep.add('train_only_class', 'warning', roots['train']/c, f"class '{c}' has training images but none in valid/: "
+                    "its accuracy cannot be measured -- add validation images")
+        for c in sorted(classes['valid'] - classes['train']):
+            rep.add('valid_only_class', 'error', roots['valid']/c, f"class '{c}' has validation images but none in train/: "
+                    "the model cannot learn it -- add training images or remove the folder")
+
 # %% ../nbs/01_check.ipynb #924932bd
 def check_dataset(path, # dataset folder
                   full:bool=True, # decode every image (finds truncated files); False: headers only (faster)
@@ -171,42 +220,7 @@ def check_dataset(path, # dataset folder
     rep = CheckReport(path, layout)
     classes, digests = {}, defaultdict(list)
     for split, root in split_roots(path, layout).items():
-        imgs, other, hidden = list_files(root)
-        for f in other: rep.add('not_image', 'skipped', f, f"is not an image file ({f.suffix or 'no extension'}); ignored")
-        for f in hidden: rep.add('hidden', 'skipped', f, "hidden file or folder; ignored")
-        dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith('.')]
-        loose = [f for f in imgs if f.parent == root]
-        for f in loose: rep.add('loose_file', 'skipped', f, f"image directly in {root.name}/, not in a class folder; ignored")
-        good = [f for f in imgs if f.parent != root and _inspect(f, rep, max_pixels, min_size, full)]
-        label = ClassOf([root])
-        for f in good:
-            if len(f.relative_to(root).parts) > 2:
-                rep.add('nested', 'warning', f, f"is in a nested folder; labelled '{label(f)}' (its top-level class folder)")
-            digests[_digest(f)].append((split, f))
-        counts = Counter(label(f) for f in good)
-        for d in dirs:
-            if not counts[d.name]: rep.add('empty_class', 'warning', d, "class folder has no usable images; the class is left out")
-        classes[split] = {c for c in counts if counts[c]}
-        rep.files[split] = good
-    for dups in digests.values():
-        tr = next((f for s, f in dups if s != 'valid'), None)
-        for i, (s, f) in enumerate(dups):
-            if s == 'valid' and tr is not None:
-                rep.add('duplicate_train_valid', 'warning', f, f"is identical to training file {tr}: a validation "
-                        "image seen in training inflates accuracy -- delete one copy")
-            elif i and any(s2 == s for s2, _ in dups[:i]):
-                first = next(f2 for s2, f2 in dups if s2 == s)
-                rep.add('duplicate', 'warning', f, f"is identical to {first}; the copy counts twice -- delete it")
-    all_classes = set().union(*classes.values())
-    if len(all_classes) < 2:
-        rep.add('single_class', 'error', path, f"found {len(all_classes)} class(es) with usable images "
-                f"({', '.join(sorted(all_classes)) or 'none'}); a classifier needs at least 2")
-    if layout == 'split':
-        roots = split_roots(path, layout)
-        for c in sorted(classes['train'] - classes['valid']):
-            rep.add('train_only_class', 'warning', roots['train']/c, f"class '{c}' has training images but none in valid/: "
-                    "its accuracy cannot be measured -- add validation images")
-        for c in sorted(classes['valid'] - classes['train']):
-            rep.add('valid_only_class', 'error', roots['valid']/c, f"class '{c}' has validation images but none in train/: "
-                    "the model cannot learn it -- add training images or remove the folder")
+        rep.files[split], classes[split] = check_split(root, split, rep, digests, max_pixels, min_size, full)
+    check_duplicates(digests, rep)
+    check_classes(path, layout, classes, rep)
     return rep

@@ -22,7 +22,7 @@ from .ensemble import train_ensemble, train_member
 
 # %% auto #0
 __all__ = ['RECIPES', 'parse_recipe', 'recipe_options', 'run_config', 'pooled_images', 'make_folds', 'quiet_progress',
-           'check_spec', 'compare']
+           'check_spec', 'check_compare_args', 'run_jobs', 'compare']
 
 # %% ../nbs/06b_compare.ipynb #bc039762
 RECIPES = {
@@ -157,6 +157,36 @@ def check_spec(out:Path, spec:dict):
                           f"Run it again with the same options to continue it, or choose another --out.")
     return {**spec, 'recipes': {**old.get('recipes', {}), **spec['recipes']}}
 
+# %% ../nbs/06b_compare.ipynb #b5af0294
+def check_compare_args(recipes, seeds:int|None, folds:int|None, common:dict) -> tuple:
+    "(recipe names, seeds) from `compare`'s arguments, or a `ConfigError` saying what is wrong"
+    recipes = [r.strip() for r in (recipes.split(',') if isinstance(recipes, str) else recipes) if r.strip()]
+    if not recipes: raise ConfigError("compare: no recipes given")
+    if folds is not None and seeds is not None: raise ConfigError("compare: give --seeds or --folds, not both")
+    if folds is None and seeds is None: seeds = 3
+    for n, v in (('seeds', seeds), ('folds', folds)):
+        if v is not None and (not isinstance(v, int) or v < (2 if n == 'folds' else 1)):
+            raise ConfigError(f"compare: --{n} must be a whole number >= {2 if n == 'folds' else 1}, got {v!r}")
+    bad = {'data', 'out', 'seed', 'test', 'overwrite'} & set(common)
+    if bad: raise ConfigError(f"compare: {', '.join(sorted(bad))} cannot be a common option (compare sets it per run)")
+    return recipes, seeds
+
+# %% ../nbs/06b_compare.ipynb #cb5a2196
+def run_jobs(cfgs:dict, out:Path, what:str, echo:bool=False):
+    "Run (or reuse, or resume) every `(recipe, repetition) -> config` of `cfgs` under `out`, rewriting the summary after each"
+    jobs, done_s = list(cfgs.items()), []
+    print(f"compare: {what} = {len(jobs)} runs -> {out}", flush=True)
+    with quiet_progress():
+        for i, ((r, rep), cfg) in enumerate(jobs, 1):
+            ts = time.time()
+            how, row = _run_one(cfg, out/'runs'/r/rep, echo)
+            if how != 'reused': done_s.append(time.time() - ts)
+            left = len(jobs) - i
+            eta = f", about {sum(done_s) / len(done_s) * left / 60:.0f} min left" if done_s and left else ''
+            print(f"[{i}/{len(jobs)}] {r} {rep}: {how}, score {row['score']:.3f} ({row['score_on']}), "
+                  f"{row['wall_seconds']:.0f} s{eta}", flush=True)
+            write_report(out)  # the summary so far, after every run
+
 # %% ../nbs/06b_compare.ipynb #d8c320cb
 def compare(data, # dataset folder (as for `twophase train`)
             recipes=('head_only', 'two_phase'), # names of built-in or `user` recipes
@@ -171,15 +201,8 @@ def compare(data, # dataset folder (as for `twophase train`)
             **common # options for every run (`TwoPhaseConfig` fields: size, arch, weights, epochs1, ...)
            ) -> pd.DataFrame:
     "Train every recipe over `seeds` seeds or `folds` folds into `out`; return the summary (one row per run)"
-    user, recipes = user or {}, [r.strip() for r in (recipes.split(',') if isinstance(recipes, str) else recipes) if r.strip()]
-    if not recipes: raise ConfigError("compare: no recipes given")
-    if folds is not None and seeds is not None: raise ConfigError("compare: give --seeds or --folds, not both")
-    if folds is None and seeds is None: seeds = 3
-    for n, v in (('seeds', seeds), ('folds', folds)):
-        if v is not None and (not isinstance(v, int) or v < (2 if n == 'folds' else 1)):
-            raise ConfigError(f"compare: --{n} must be a whole number >= {2 if n == 'folds' else 1}, got {v!r}")
-    bad = {'data', 'out', 'seed', 'test', 'overwrite'} & set(common)
-    if bad: raise ConfigError(f"compare: {', '.join(sorted(bad))} cannot be a common option (compare sets it per run)")
+    recipes, seeds = check_compare_args(recipes, seeds, folds, common)
+    user = user or {}
     data = Path(data).expanduser()
     find_layout(data)
     reference = reference or ('two_phase' if 'two_phase' in recipes else recipes[0])
@@ -194,18 +217,8 @@ def compare(data, # dataset folder (as for `twophase train`)
                                       out=str(out/'runs'/r/rep), report=False)
     spec = check_spec(out, _spec(data, recipes, user, seeds, folds, test, common, reference, seed))
     out.mkdir(parents=True, exist_ok=True); atomic_write_json(out/'compare.json', spec)
-    jobs, t0, done_s = list(cfgs.items()), time.time(), []
-    print(f"compare: {len(recipes)} recipe(s) x {len(reps)} {'folds' if folds else 'seeds'} = {len(jobs)} runs -> {out}", flush=True)
-    with quiet_progress():
-        for i, ((r, rep), cfg) in enumerate(jobs, 1):
-            ts = time.time()
-            how, row = _run_one(cfg, out/'runs'/r/rep, echo)
-            if how != 'reused': done_s.append(time.time() - ts)
-            left = len(jobs) - i
-            eta = f", about {sum(done_s) / len(done_s) * left / 60:.0f} min left" if done_s and left else ''
-            print(f"[{i}/{len(jobs)}] {r} {rep}: {how}, score {row['score']:.3f} ({row['score_on']}), "
-                  f"{row['wall_seconds']:.0f} s{eta}", flush=True)
-            write_report(out)  # the summary so far, after every run
+    t0 = time.time()
+    run_jobs(cfgs, out, f"{len(recipes)} recipe(s) x {len(reps)} {'folds' if folds else 'seeds'}", echo)
     df = write_report(out)
     print(f"compare: done in {(time.time() - t0) / 60:.1f} min; {out/'compare.md'} (and compare.html, summary.csv)")
     return df

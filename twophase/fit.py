@@ -10,25 +10,24 @@ import time
 from inspect import signature
 from fastcore.basics import patch
 from fastcore.meta import delegates
-from dataclasses import replace, fields
+from dataclasses import replace
 from pathlib import Path
 import pandas as pd
 from fastai.vision.all import Learner, GradientAccumulation, ParamScheduler
-from .config import bn_mode, TwoPhaseConfig, ConfigError, save_config
+from .config import bn_mode, TwoPhaseConfig, ConfigError
 from .files import os_error_message, DISK_FIXES
-from .data import dataset_summary
 from .cache import FeatureCache, plan_points
 from contextlib import nullcontext, contextmanager
 from .model import GROUPS, adapt_bn
 from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, \
     set_rng_states, rng_states
 from .phase import Phase, apply_phase, ResumablePlateau, phase_scheds, describe_phase, two_phases, config_phases
+from .rundir import claim_run_dir, ensure_run_config
 
 # %% auto #0
 __all__ = ['two_phase_fit', 'fit_phase', 'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted',
-           'restore_checkpoint', 'ensure_run_config', 'train_phase', 'adapt_bn_stats', 'RunDirError', 'claim_run_dir',
-           'check_learner', 'start_run', 'restore_run', 'attached', 'training_errors', 'nan_error', 'run_phase',
-           'progressive_fit', 'fit_from_config']
+           'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'start_run', 'restore_run',
+           'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit', 'fit_from_config']
 
 # %% ../nbs/04b_fit.ipynb #756471f9
 def fit_phase(learn:Learner, phase:Phase, cbs=None, plateau_patience:int=5, plateau_factor:float=0.5,
@@ -111,15 +110,6 @@ def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
     if ckpt.get('opt') is not None: learn.opt.load_state_dict(ckpt['opt'])
     set_rng_states(ckpt['rng'], learn)
 
-# %% ../nbs/04b_fit.ipynb #b026ffed
-def ensure_run_config(learn:Learner, run_dir:Path):
-    "Write `run_dir`/config.json from `learn`'s DataLoaders if there is none"
-    if (run_dir/'config.json').exists() or not hasattr(learn.dls, 'rebuild'): return
-    known = {f.name for f in fields(TwoPhaseConfig)}
-    kw = {k: v for k, v in learn.dls.rebuild.keywords.items() if k in known}
-    cfg = TwoPhaseConfig(data=str(learn.dls.data_path), arch=getattr(learn, 'arch', 'resnet18'), weights=None, **kw)
-    save_config(cfg, run_dir/'config.json', source='python API (progressive_fit)', dataset=dataset_summary(learn.dls))
-
 # %% ../nbs/04b_fit.ipynb #35ab7314
 def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog, accum:int=1, plateau_patience:int=5,
                 plateau_factor:float=0.5, resume:dict|None=None, start_epoch:int=0) -> Phase:
@@ -152,22 +142,7 @@ def adapt_bn_stats(learn:Learner, log=print):
     log(f"adapt_bn: recomputed the running statistics of {n} BatchNorm layers over {len(dls.train_ds)} training images "
         f"({time.perf_counter() - t0:.1f}s)")
 
-# %% ../nbs/04b_fit.ipynb #820e643a
-class RunDirError(RuntimeError):
-    "The run directory exists or cannot be written; the message says how to fix it"
-
-# %% ../nbs/04b_fit.ipynb #58e8d740
-def claim_run_dir(run_dir:Path, overwrite:bool=False):
-    "Refuse to train into `run_dir` if it holds an earlier run's results (checkpoints, history, export) unless `overwrite`"
-    old = [p for p in [*sorted((run_dir/'models').glob('*.pth')), run_dir/'logs'/'training_metrics.csv', run_dir/'export.pkl']
-           if p.exists()]
-    if not old: return
-    if not overwrite:
-        raise RunDirError(f"run_dir {run_dir} already holds a run ({', '.join(p.name for p in old[:3])}"
-                          f"{' ...' if len(old) > 3 else ''}): pass overwrite=True to replace it, resume it "
-                          f"(twophase train --resume {run_dir}), or choose another run_dir.")
-    for p in old: p.unlink()
-
+# %% ../nbs/04b_fit.ipynb #b5e0d4ae
 def check_learner(learn:Learner):
     "Refuse a learner whose parameter groups are not twophase's four (stem..layer2, layer3, layer4, head)"
     n = len(learn.splitter(learn.model))

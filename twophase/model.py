@@ -19,8 +19,8 @@ from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 
 # %% auto #0
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
-           'torchvision_weights', 'resnet_backbone', 'resnet_body', 'seed_head', 'two_phase_splitter', 'n_features',
-           'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
+           'torchvision_weights', 'resnet_backbone', 'resnet_body', 'two_phase_head', 'two_phase_splitter',
+           'n_features', 'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
            'two_phase_learner', 'adapt_bn', 'apply_precision', 'learner_from_config', 'param_counts']
 
 # %% ../nbs/02_model.ipynb #8afb8235
@@ -110,7 +110,7 @@ def resnet_body(model:nn.Module) -> nn.Sequential:
     return create_body(model, pretrained=False, cut=-2)
 
 # %% ../nbs/02_model.ipynb #3c295f67
-def seed_head(n_in:int, # features out of the body (512 for resnet18/34, 2048 for resnet50)
+def two_phase_head(n_in:int, # features out of the body (512 for resnet18/34, 2048 for resnet50)
               n_out:int, # number of classes
               hidden:int=512, # width of the hidden layer
               p:float=0.3 # dropout before the last layer
@@ -152,10 +152,10 @@ def add_block_dropout(body:nn.Module, p:float) -> int:
 # %% ../nbs/02_model.ipynb #0cc6c310
 def two_phase_model(n_classes:int, arch:str='resnet18', weights='DEFAULT', head_hidden:int=512, head_dropout:float=0.3,
                     block_dropout:float=0.):
-    "`nn.Sequential(body, head)`: a pretrained ResNet body (optionally with block dropout) and the seed head"
+    "`nn.Sequential(body, head)`: a pretrained ResNet body (optionally with block dropout) and the reference recipe's head"
     body = resnet_body(resnet_backbone(arch, weights))
     if block_dropout: add_block_dropout(body, block_dropout)
-    return nn.Sequential(body, seed_head(n_features(body), n_classes, head_hidden, head_dropout))
+    return nn.Sequential(body, two_phase_head(n_features(body), n_classes, head_hidden, head_dropout))
 
 # %% ../nbs/02_model.ipynb #0a7721a4
 def tv_to_body_key(k:str) -> str:
@@ -182,7 +182,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       head_dropout:float=0.3, # head dropout
                       bn:str='stats', # BatchNorm in frozen groups: 'stats' (training mode, weights frozen), 'frozen'/'adapt' (`BnFreeze`), 'train' (train_bn)
                       train_bn:bool=False, # the same as bn='train'
-                      block_dropout:float=0., # Dropout2d on every residual branch (seed: 0.02)
+                      block_dropout:float=0., # Dropout2d on every residual branch (reference recipe: 0.02)
                       label_smoothing:float=0., # label smoothing of the cross-entropy loss
                       metrics=None, # default: `default_metrics(n_classes)`
                       wd:float=0.01, # decoupled weight decay
@@ -191,7 +191,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       channels_last:bool=False, # channels-last memory format (faster convolutions on oneDNN CPUs and recent GPUs)
                       **kwargs # passed on to `Learner`
                      ) -> Learner:
-    "A `Learner` on a pretrained ResNet with the seed head, frozen for phase 1"
+    "A `Learner` on a pretrained ResNet with the reference recipe's head, frozen for phase 1"
     n = len(dls.vocab)
     model = two_phase_model(n, arch, weights, head_hidden, head_dropout, block_dropout)
     if channels_last: model = model.to(memory_format=torch.channels_last)

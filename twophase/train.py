@@ -24,79 +24,25 @@ from .model import learner_from_config, resolve_weights
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import RunLog, load_checkpoint
-from .fit import RunDirError
+from .rundir import RunDirError
 
 # %% auto #0
-__all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir',
-           'export_learner', 'load_init', 'check_same_data', 'check_free_space', 'history_results', 'result_lines',
-           'score_test', 'run_training', 'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase', 'make_phases',
-           'two_phases', 'config_phases', 'fit_phase', 'progressive_fit', 'two_phase_fit', 'fit_from_config',
-           'adapt_bn_stats', 'TrainingError', 'TrainingInterrupted', 'RunDirError']
+__all__ = ['export_learner', 'load_init', 'check_same_data', 'checked_files', 'check_batches', 'run_record', 'log_header',
+           'history_results', 'result_lines', 'score_test', 'reopen_run', 'open_run', 'finish_run', 'run_training',
+           'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase', 'make_phases', 'two_phases', 'config_phases',
+           'fit_phase', 'progressive_fit', 'two_phase_fit', 'fit_from_config', 'adapt_bn_stats', 'TrainingError',
+           'TrainingInterrupted', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir',
+           'check_free_space', 'claim_run_dir']
 
 # %% ../nbs/04c_train.ipynb #edebdc46
 # Fitting lives one floor down (`twophase.phase`, `twophase.fit`); users import it from here as the README shows
 from .phase import Phase, apply_phase, make_phases, two_phases, config_phases
+from .rundir import is_run_dir, prepare_run_dir, check_writable, default_run_dir, check_free_space, claim_run_dir
 from .fit import (fit_phase, progressive_fit, two_phase_fit, fit_from_config, adapt_bn_stats, TrainingError,
                           TrainingInterrupted)
 _all_ = ['Phase', 'apply_phase', 'make_phases', 'two_phases', 'config_phases', 'fit_phase', 'progressive_fit',
-         'two_phase_fit', 'fit_from_config', 'adapt_bn_stats', 'TrainingError', 'TrainingInterrupted', 'RunDirError']
-
-# %% ../nbs/04c_train.ipynb #d3c17145
-RUN_OUTPUTS = ('config.json', 'dataset.json', 'logs', 'models', 'report', 'export.pkl', 'test_predictions.csv')
-RUN_MARKER = '.twophase-run'  # written into every run directory: --overwrite only ever touches folders that have it
-
-def is_run_dir(p:Path) -> bool:
-    "Whether folder `p` holds a twophase run: its marker, or (runs from before the marker) a config.json twophase wrote"
-    if (p/RUN_MARKER).is_file(): return True
-    try: d = json.loads((p/'config.json').read_text())
-    except (OSError, ValueError): return False
-    return isinstance(d, dict) and 'config' in d and 'twophase' in (d.get('versions') or {})
-
-# %% ../nbs/04c_train.ipynb #676da8fb
-def prepare_run_dir(out, overwrite:bool=False, data=None, log=print) -> Path:
-    "Create run directory `out`; refuse an existing non-empty one unless `overwrite` and it is a run; fail now if unwritable"
-    out = Path(out).expanduser()
-    if out.exists() and not out.is_dir(): raise RunDirError(f"run directory {out} is a file; choose another --out.")
-    if data is not None:
-        o, d = out.resolve(), Path(data).expanduser().resolve()
-        if o == d or d in o.parents:
-            raise RunDirError(f"run directory {out} is inside the dataset {data}: its checkpoints and report images would "
-                              f"mix with your images. Choose an --out outside {data}.")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise RunDirError(f"run directory {out} already exists and is not empty. Pass --overwrite "
-                              f"(overwrite=True) to replace its outputs, or choose another --out.")
-        if not is_run_dir(out):
-            names = sorted(p.name for p in out.iterdir())
-            raise RunDirError(f"--overwrite refused: {out} is not a twophase run directory (it holds "
-                              f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}, and no {RUN_MARKER}). --overwrite "
-                              f"only replaces what an earlier run wrote; choose a new or empty --out.")
-        removed = [n for n in RUN_OUTPUTS if (out/n).exists()]
-        for n in removed:
-            if (out/n).is_dir() and not (out/n).is_symlink(): shutil.rmtree(out/n)
-            else: (out/n).unlink()
-        if removed: log(f"--overwrite: removed the earlier run's {', '.join(removed)} from {out}")
-    out = check_writable(out)
-    (out/RUN_MARKER).write_text(f"twophase run directory; --overwrite may replace {', '.join(RUN_OUTPUTS)}\n")
-    return out
-
-# %% ../nbs/04c_train.ipynb #1c1bd719
-def check_writable(out:Path, probe_bytes:int=1 << 20) -> Path:
-    "Create `out`/logs and `out`/models and write (then delete) a probe file, or fail now with `RunDirError`"
-    try:
-        (out/'logs').mkdir(parents=True, exist_ok=True); (out/'models').mkdir(exist_ok=True)
-        probe = out/'.write_test'
-        with open(probe, 'wb') as f: f.write(b'x' * probe_bytes); f.flush(); os.fsync(f.fileno())
-        probe.unlink()
-    except OSError as e:
-        raise RunDirError(f"cannot write to run directory {out} ({e.strerror or e}). Choose a writable --out "
-                          f"with free space.") from e
-    return out
-
-# %% ../nbs/04c_train.ipynb #6ebd5a8a
-def default_run_dir(data, arch:str) -> Path:
-    "runs/<dataset>-<arch>-<YYYYmmdd-HHMMSS>"
-    return Path('runs')/f"{Path(data).name}-{arch}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+         'two_phase_fit', 'fit_from_config', 'adapt_bn_stats', 'TrainingError', 'TrainingInterrupted', 'RunDirError',
+         'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir', 'check_free_space', 'claim_run_dir']
 
 # %% ../nbs/04c_train.ipynb #d5deaf5b
 def export_learner(learn:Learner, fname):
@@ -137,48 +83,34 @@ def check_same_data(run_dir:Path, fp:dict, prev:dict, data):
                        f"Restore the data, give its new place (twophase train --resume {run_dir} --data DIR), "
                        f"or start a new run (twophase train {data} --out NEW_DIR). Nothing in {run_dir} was changed.")
 
-# %% ../nbs/04c_train.ipynb #bc6f9e8f
-ARCH_PARAMS = {'resnet18': 11.7e6, 'resnet34': 21.8e6, 'resnet50': 25.6e6}
-
-def check_free_space(run_dir:Path, arch:str):
-    "`RunDirError` unless `run_dir`'s disk has room for two checkpoints (weights + Adam state, 12 bytes a parameter)"
-    need = 2 * 12 * ARCH_PARAMS.get(arch, 25.6e6)
-    free = shutil.disk_usage(run_dir).free
-    if free < need:
-        raise RunDirError(f"only {free / 2**20:.0f} MB free at {run_dir}; a {arch} run needs about {need / 2**20:.0f} MB "
-                          f"(each checkpoint holds the weights and the optimiser state, and is written beside the previous "
-                          f"one). Free space there or choose another --out.")
-
-# %% ../nbs/04c_train.ipynb #704deba8
-def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed=None):
-    "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
-    if (w := split_sibling_warning(data)): log(w)
-    if cfg.threads: torch.set_num_threads(cfg.threads)
-    files = None
+# %% ../nbs/04c_train.ipynb #785a5ef0
+def checked_files(cfg:TwoPhaseConfig, data, log) -> list|None:
+    "The usable files of `data` per the config's dataset check (None when `check='off'`); problems that stop the run raise"
     Image.MAX_IMAGE_PIXELS = max(cfg.max_pixels, Image.MAX_IMAGE_PIXELS or 0)  # --max-pixels also lifts PIL's bomb limit
-    if cfg.check != 'off':
-        rep = check_dataset(data, full=cfg.check == 'full', max_pixels=cfg.max_pixels, min_size=cfg.min_image_size)
-        log(rep.summary())
-        stop = rep.problems(cfg.strict)
-        if stop: raise DatasetError(f"the dataset check found {len(stop)} problem(s) that stop the run"
-                                    f"{' (--strict: warnings count)' if cfg.strict else ''}:\n" +
-                                    '\n'.join(f"  {f.path}: {f.message}" for f in stop[:10]))
-        files = rep.good_files
-    dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=files)
-    summary, fp = dataset_summary(dls), dataset_fingerprint(dls)
-    if prev: check_same_data(run_dir, fp, prev, data)
-    if cfg.bs > summary['n_train']:
-        raise ConfigError(f"config field `bs`: batch size {cfg.bs} is larger than the {summary['n_train']} training images; "
-                          f"use --bs {max(1, summary['n_train'] // 4)} or less")
-    steps = summary['n_train'] // cfg.bs  # full batches per epoch (the last, partial one is dropped)
+    if cfg.check == 'off': return None
+    rep = check_dataset(data, full=cfg.check == 'full', max_pixels=cfg.max_pixels, min_size=cfg.min_image_size)
+    log(rep.summary())
+    stop = rep.problems(cfg.strict)
+    if stop: raise DatasetError(f"the dataset check found {len(stop)} problem(s) that stop the run"
+                                f"{' (--strict: warnings count)' if cfg.strict else ''}:\n" +
+                                '\n'.join(f"  {f.path}: {f.message}" for f in stop[:10]))
+    return rep.good_files
+
+# %% ../nbs/04c_train.ipynb #9d215e4b
+def check_batches(cfg:TwoPhaseConfig, n_train:int):
+    "`ConfigError` for a batch larger than the training set, or an accumulation longer than an epoch"
+    if cfg.bs > n_train:
+        raise ConfigError(f"config field `bs`: batch size {cfg.bs} is larger than the {n_train} training images; "
+                          f"use --bs {max(1, n_train // 4)} or less")
+    steps = n_train // cfg.bs  # full batches per epoch (the last, partial one is dropped)
     if cfg.accum > steps:
-        raise ConfigError(f"config field `accum`: {cfg.accum} batches per optimiser step, but {summary['n_train']} training "
+        raise ConfigError(f"config field `accum`: {cfg.accum} batches per optimiser step, but {n_train} training "
                           f"images at bs {cfg.bs} make {steps} full batch(es) per epoch, so an epoch would end before its "
                           f"first step. Use --accum {max(1, steps)} or less, or a smaller --bs.")
-    if cfg.test:  # refuse a test folder with other classes now, not after training
-        test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
-        log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
-    if is_main(): check_free_space(run_dir, cfg.arch)  # other ranks write nothing (and may not see run_dir yet)
+
+# %% ../nbs/04c_train.ipynb #8f0dbb65
+def run_record(cfg:TwoPhaseConfig, data, dls, summary:dict, phases:list, command, typed, resumed, prev:dict) -> dict:
+    "What config.json records about the run besides its config (a resumed run keeps its start and command)"
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), data_resolved=str(Path(data).resolve()), command=command, started=started,
                  device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
@@ -186,9 +118,11 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
                  phases=[asdict(p) for p in phases], typed_paths=typed or {}, **({'resumed': resumed} if resumed else {}))
     if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command),
                           typed_paths=prev.get('typed_paths', {}))
-    if is_main():
-        save_config(cfg, run_dir/'config.json', **extra)
-        if not (run_dir/'dataset.json').exists(): atomic_write_json(run_dir/'dataset.json', fp)
+    return extra
+
+# %% ../nbs/04c_train.ipynb #12ea4a72
+def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:dict):
+    "The run's first log lines: where it writes, the data, the model, the device and the speed settings"
     log(f"twophase run -> {run_dir}")
     log(f"data: {data} ({summary['layout']}): {summary['n_train']} train / {summary['n_valid']} valid images, "
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
@@ -198,6 +132,25 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.fake_l.num_workers} DataLoader workers, channels_last="
         f"{cfg.channels_last}, augmentation={'on' if cfg.aug else 'off'}, feature cache="
         f"{('on' + (f', {cfg.cache_views} views' if cfg.cache_views else '')) if cfg.cache else 'off'}")
+
+# %% ../nbs/04c_train.ipynb #704deba8
+def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed=None):
+    "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
+    if (w := split_sibling_warning(data)): log(w)
+    if cfg.threads: torch.set_num_threads(cfg.threads)
+    dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=checked_files(cfg, data, log))
+    summary, fp = dataset_summary(dls), dataset_fingerprint(dls)
+    if prev: check_same_data(run_dir, fp, prev, data)
+    check_batches(cfg, summary['n_train'])
+    if cfg.test:  # refuse a test folder with other classes now, not after training
+        test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
+        log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
+    if is_main(): check_free_space(run_dir, cfg.arch)  # other ranks write nothing (and may not see run_dir yet)
+    extra = run_record(cfg, data, dls, summary, phases, command, typed, resumed, prev)
+    if is_main():
+        save_config(cfg, run_dir/'config.json', **extra)
+        if not (run_dir/'dataset.json').exists(): atomic_write_json(run_dir/'dataset.json', fp)
+    log_header(log, cfg, data, run_dir, dls, summary, extra)
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
     return learn, dls, summary, extra
@@ -238,6 +191,48 @@ def score_test(learn:Learner, folder, run_dir:Path) -> dict:
     atomic_write_text(run_dir/'test_predictions.csv', df.to_csv(index=False))
     return dict(test=score_summary(ev), test_flip=score_summary(evf))
 
+# %% ../nbs/04c_train.ipynb #c77b3afc
+def reopen_run(resume_dir, echo:bool=True) -> tuple:
+    "(run_dir, log, checkpoint or None, the stored config.json, resume times) of a run to continue"
+    run_dir = check_writable(Path(resume_dir))
+    log = RunLog(run_dir/'logs'/'training.log', echo=echo)
+    for t in run_dir.rglob('.*.tmp'): t.unlink()  # half-written files of a killed run (writes are atomic)
+    path, ckpt = latest_checkpoint(run_dir, log)
+    prev = json.loads((run_dir/'config.json').read_text())
+    resumed = prev.get('resumed', []) + [datetime.datetime.now().isoformat(timespec='seconds')]
+    log(f"resuming {run_dir} from {path}" if ckpt else f"resuming {run_dir}: no complete epoch was saved, starting from the beginning")
+    if not ckpt: (run_dir/'logs'/'training_metrics.csv').unlink(missing_ok=True)
+    return run_dir, log, ckpt, prev, resumed
+
+# %% ../nbs/04c_train.ipynb #6752fe1f
+def open_run(cfg:TwoPhaseConfig, data, echo:bool=True, main:bool=True) -> tuple:
+    "(run_dir, log, whether it is new) of a new run, its directory made ready (by rank 0 only)"
+    out = Path(cfg.out or default_run_dir(data, cfg.arch)).expanduser()
+    fresh = not out.exists()
+    notes = []
+    run_dir = prepare_run_dir(out, cfg.overwrite, data, notes.append) if main else out  # distributed: only rank 0 writes
+    log = RunLog(run_dir/'logs'/'training.log' if main else None, echo=echo and main)
+    for n in notes: log(n)
+    return run_dir, log, fresh
+
+# %% ../nbs/04c_train.ipynb #7e5e56cc
+def finish_run(learn:Learner, cfg:TwoPhaseConfig, run_dir:Path, hist, secs:float, t_start:float, summary:dict, extra:dict, log):
+    "Export the model, score it on the validation (and test) images, log the results and store them in config.json"
+    export_learner(learn, run_dir/'export.pkl')
+    results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs,
+                   handed_over='best' if cfg.load_best else 'last')
+    if len(hist): results.update(history_results(hist, summary['n_valid']))
+    results['wall_seconds'] = round(time.time() - t_start, 1)  # set-up, training and export: until the model is handed over
+    t_score = time.time()
+    if world_size() == 1:  # fastai's get_preds gathers across processes, and the other ranks have finished
+        results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
+        if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
+    elif cfg.test: log(f"test: not scored inside a distributed launch; run `twophase evaluate {run_dir} --data {cfg.test}`")
+    results['scoring_seconds'] = round(time.time() - t_score, 1)
+    log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
+    for line in result_lines(results): log(line)
+    save_config(cfg, run_dir/'config.json', **extra, results=results)
+
 # %% ../nbs/04c_train.ipynb #2b87e506
 def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
                  command:str|None=None, # the command line, recorded in config.json
@@ -253,23 +248,8 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     data = Path(cfg.data).expanduser() if cfg.data else default_data()
     if not cfg.test and not resume_dir and (t := test_split(data)): cfg = replace(cfg, test=str(t))  # the dataset's own test/
     phases = [p if p.lr == 'auto' else replace(p, lr=p.lr * lr_factor(cfg)) for p in config_phases(cfg)]
-    ckpt, resumed, prev = None, [], {}
-    if resume_dir:
-        run_dir = check_writable(Path(resume_dir))
-        log = RunLog(run_dir/'logs'/'training.log', echo=echo)
-        for t in run_dir.rglob('.*.tmp'): t.unlink()  # half-written files of a killed run (writes are atomic)
-        path, ckpt = latest_checkpoint(run_dir, log)
-        prev = json.loads((run_dir/'config.json').read_text())
-        resumed = prev.get('resumed', []) + [datetime.datetime.now().isoformat(timespec='seconds')]
-        log(f"resuming {run_dir} from {path}" if ckpt else f"resuming {run_dir}: no complete epoch was saved, starting from the beginning")
-        if not ckpt: (run_dir/'logs'/'training_metrics.csv').unlink(missing_ok=True)
-    else:
-        out = Path(cfg.out or default_run_dir(data, cfg.arch)).expanduser()
-        fresh = not out.exists()
-        notes = []
-        run_dir = prepare_run_dir(out, cfg.overwrite, data, notes.append) if main else out  # distributed: only rank 0 writes
-        log = RunLog(run_dir/'logs'/'training.log' if main else None, echo=echo and main)
-        for n in notes: log(n)
+    if resume_dir: (run_dir, log, ckpt, prev, resumed), fresh = reopen_run(resume_dir, echo), False
+    else: (run_dir, log, fresh), ckpt, prev, resumed = open_run(cfg, data, echo, main), None, {}, []
     try: learn, dls, summary, extra = _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed)
     except BaseException:
         if not resume_dir and fresh and main: shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
@@ -280,20 +260,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
         hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
     secs = time.time() - t0
     if not main: return learn, run_dir
-    export_learner(learn, run_dir/'export.pkl')
-    results = dict(finished=True, seconds=round(secs, 1), epochs=len(hist), lr_found=learn.lr_found, effective_bs=cfg.effective_bs,
-                   handed_over='best' if cfg.load_best else 'last')
-    if len(hist): results.update(history_results(hist, summary['n_valid']))
-    results['wall_seconds'] = round(time.time() - t_start, 1)  # set-up, training and export: until the model is handed over
-    t_score = time.time()
-    if world_size() == 1:  # fastai's get_preds gathers across processes, and the other ranks have finished
-        results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
-        if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
-    elif cfg.test: log(f"test: not scored inside a distributed launch; run `twophase evaluate {run_dir} --data {cfg.test}`")
-    results['scoring_seconds'] = round(time.time() - t_score, 1)
-    log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
-    for line in result_lines(results): log(line)
-    save_config(cfg, run_dir/'config.json', **extra, results=results)
+    finish_run(learn, cfg, run_dir, hist, secs, t_start, summary, extra, log)
     return learn, run_dir
 
 # %% ../nbs/04c_train.ipynb #3517abb4
