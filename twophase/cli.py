@@ -31,19 +31,13 @@ import pandas as pd
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'COMMANDS', 'build_parser', 'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'cmd_report',
-           'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_compare', 'main']
+__all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 'add_tool_parsers', 'build_parser',
+           'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'cmd_report', 'cmd_evaluate', 'cmd_predict',
+           'cmd_export', 'cmd_compare', 'main']
 
-# %% ../nbs/07_cli.ipynb #6a8e5c4d
-def build_parser() -> argparse.ArgumentParser:
-    "The `twophase` argument parser"
-    p = argparse.ArgumentParser(prog='twophase', description="Two-phase transfer learning of pretrained ResNets "
-                                "on folder-per-class image datasets (fastai).", formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="start with:\n  twophase check DATA\n  twophase train DATA --preset auto\n  twophase predict RUN_DIR photos/\n"
-               "each command has its own --help.\n"
-               "exit codes: 0 done, 1 check found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted")
-    p.add_argument('--version', action='version', version=f'twophase {__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
+# %% ../nbs/07_cli.ipynb #3fdd79ff
+def add_train_parser(sub):
+    "`twophase train`: every config field as an option, plus --fast, --dry-run, --data and --resume"
     t = sub.add_parser('train', help='train a classifier: head first, then layer4 + head',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Phase 1 trains a new head on the frozen backbone; phase 2 unfreezes layer4 (or more)\n"
@@ -71,26 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--resume', metavar='RUN_DIR', help="continue an interrupted run from its newest checkpoint (its own "
                    "config.json is used; DATA/--data and --weights may give its dataset and weights at a new place, "
                    "checked to be the same images; other options are ignored)")
-    c = sub.add_parser('check', help='check a dataset folder: unreadable, odd, huge, tiny, duplicate images; class folders')
-    c.add_argument('data', help='dataset folder')
-    c.add_argument('--strict', action='store_true', help='exit non-zero on warnings too')
-    c.add_argument('--quick', action='store_true', help='read image headers only (faster; misses truncated files)')
-    c.add_argument('--max-pixels', type=int, default=TwoPhaseConfig.max_pixels, help='images with more pixels are skipped (default: %(default)s)')
-    c.add_argument('--min-image-size', type=int, default=TwoPhaseConfig.min_image_size, help='shorter side under this is "tiny" (default: %(default)s)')
-    r = sub.add_parser('report', help="(re)write a run's report/: curves, confusion matrix, Grad-CAM, top losses, diagnosis")
-    r.add_argument('run_dir', help='a twophase run directory')
-    r.add_argument('--no-tta', dest='tta', action='store_false', help='skip the test-time-augmentation evaluation')
-    e = sub.add_parser('evaluate', help="top-1/top-5 (with 95%% intervals) and per-class precision/recall of a run on its "
-                       "validation set or on any labelled folder (--data)")
-    e.add_argument('run_dir', help='a twophase run directory')
-    e.add_argument('--data', help="score on this folder of class folders (DIR/<class>/*.jpg, the run's classes) instead of "
-                   "the run's validation set, e.g. a test set")
-    e.add_argument('--tta', action='store_true', help="also evaluate with fastai's test-time augmentation")
-    pr = sub.add_parser('predict', help='classify images with a trained run (files and/or folders)')
-    pr.add_argument('run_dir', help='a twophase run directory')
-    pr.add_argument('images', nargs='+', help='image files or folders (searched recursively)')
-    pr.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentations")
-    pr.add_argument('--csv', help='write predictions here (default: RUN_DIR/predictions.csv)')
+
+# %% ../nbs/07_cli.ipynb #bd1f44e5
+def add_compare_parser(sub):
+    "`twophase compare`: recipes, seeds or folds, the test folder, and the common training options"
     cp = sub.add_parser('compare', help='which recipe wins on your data: recipes x seeds or folds, scored on unseen images, '
                         'with 95%% intervals and paired verdicts', formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Trains every recipe several times (--seeds N: seeds 1..N on the dataset's split; --folds K: stratified\n"
@@ -115,11 +93,47 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument('--echo', action='store_true', help="print every run's training log too")
     cp.add_argument('--summary-only', action='store_true', help='rebuild summary.csv and the report from the run directories in --out; train nothing')
     add_config_args(cp, skip=('data', 'out', 'overwrite', 'test', 'seed', 'report'))
+
+# %% ../nbs/07_cli.ipynb #eca9c301
+def add_tool_parsers(sub):
+    "`twophase check`, `report`, `evaluate`, `predict` and `export`"
+    c = sub.add_parser('check', help='check a dataset folder: unreadable, odd, huge, tiny, duplicate images; class folders')
+    c.add_argument('data', help='dataset folder')
+    c.add_argument('--strict', action='store_true', help='exit non-zero on warnings too')
+    c.add_argument('--quick', action='store_true', help='read image headers only (faster; misses truncated files)')
+    c.add_argument('--max-pixels', type=int, default=TwoPhaseConfig.max_pixels, help='images with more pixels are skipped (default: %(default)s)')
+    c.add_argument('--min-image-size', type=int, default=TwoPhaseConfig.min_image_size, help='shorter side under this is "tiny" (default: %(default)s)')
+    r = sub.add_parser('report', help="(re)write a run's report/: curves, confusion matrix, Grad-CAM, top losses, diagnosis")
+    r.add_argument('run_dir', help='a twophase run directory')
+    r.add_argument('--no-tta', dest='tta', action='store_false', help='skip the test-time-augmentation evaluation')
+    e = sub.add_parser('evaluate', help="top-1/top-5 (with 95%% intervals) and per-class precision/recall of a run on its "
+                       "validation set or on any labelled folder (--data)")
+    e.add_argument('run_dir', help='a twophase run directory')
+    e.add_argument('--data', help="score on this folder of class folders (DIR/<class>/*.jpg, the run's classes) instead of "
+                   "the run's validation set, e.g. a test set")
+    e.add_argument('--tta', action='store_true', help="also evaluate with fastai's test-time augmentation")
+    pr = sub.add_parser('predict', help='classify images with a trained run (files and/or folders)')
+    pr.add_argument('run_dir', help='a twophase run directory')
+    pr.add_argument('images', nargs='+', help='image files or folders (searched recursively)')
+    pr.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentations")
+    pr.add_argument('--csv', help='write predictions here (default: RUN_DIR/predictions.csv)')
     x = sub.add_parser('export', help='export a run for deployment (ONNX)')
     x.add_argument('run_dir', help='a twophase run directory')
     x.add_argument('--onnx', action='store_true', help='write an ONNX model (input: RGB in [0,1], NCHW; output: probabilities)')
     x.add_argument('--out', help='ONNX file (default: RUN_DIR/model.onnx)')
     x.add_argument('--size', type=int, help="input size (default: the run's training size)")
+
+# %% ../nbs/07_cli.ipynb #6a8e5c4d
+def build_parser() -> argparse.ArgumentParser:
+    "The `twophase` argument parser"
+    p = argparse.ArgumentParser(prog='twophase', description="Two-phase transfer learning of pretrained ResNets "
+                                "on folder-per-class image datasets (fastai).", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="start with:\n  twophase check DATA\n  twophase train DATA --preset auto\n  twophase predict RUN_DIR photos/\n"
+               "each command has its own --help.\n"
+               "exit codes: 0 done, 1 check found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted")
+    p.add_argument('--version', action='version', version=f'twophase {__version__}')
+    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    add_train_parser(sub); add_compare_parser(sub); add_tool_parsers(sub)
     return p
 
 # %% ../nbs/07_cli.ipynb #e9063d96

@@ -6,9 +6,9 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 
 # %% auto #0
 __all__ = ['TrainFlip', 'default_data', 'default_workers', 'CentreResize', 'image_block', 'RandAugment', 'InFolder', 'load_image',
-           'load_checked', 'crop_side', 'DecodedImages', 'StratifiedSplitter', 'SubsetSplitter', 'get_dls',
-           'dls_from_config', 'dataset_summary', 'dataset_fingerprint', 'fingerprint_diff', 'count_train_images',
-           'DatasetError', 'LAYOUT_HELP', 'find_layout', 'split_roots', 'split_sibling_warning']
+           'load_checked', 'crop_side', 'DecodedImages', 'StratifiedSplitter', 'SubsetSplitter', 'check_valid_classes',
+           'make_splitter', 'get_dls', 'dls_from_config', 'dataset_summary', 'dataset_fingerprint', 'fingerprint_diff',
+           'count_train_images', 'DatasetError', 'LAYOUT_HELP', 'find_layout', 'split_roots', 'split_sibling_warning']
 
 # %% ../nbs/01a_data.ipynb #46f89ec7
 import os, random, math, hashlib
@@ -149,6 +149,21 @@ class SubsetSplitter:
         keep = [j for c in sorted(by_class) for j in rng.sample(by_class[c], max(1, round(len(by_class[c]) * self.pct / 100)))]
         return sorted(keep), valid
 
+# %% ../nbs/01a_data.ipynb #ebd18772
+def check_valid_classes(files:list, roots:dict, label):
+    "`DatasetError` for classes with validation images but no training images (train/valid layout)"
+    in_valid = InFolder(roots['valid'])
+    only = {label(f) for f in files if in_valid(f)} - {label(f) for f in files if not in_valid(f)}
+    if only: raise DatasetError(f"class(es) {', '.join(sorted(only))} have validation images but none in {roots['train']}: "
+                                f"the model cannot learn them -- add training images or remove the folder(s).")
+
+# %% ../nbs/01a_data.ipynb #3d97b7ab
+def make_splitter(layout:str, roots:dict, label, valid_pct:float, seed:int, subset_pct:float|None):
+    "The folders' own train/valid split, else a stratified random one; optionally a per-class subset of the training part"
+    splitter = (FuncSplitter(InFolder(roots['valid'])) if layout == 'split' else
+                StratifiedSplitter(valid_pct, seed, label, roots['all']))
+    return SubsetSplitter(splitter, subset_pct, seed, label) if subset_pct and subset_pct < 100 else splitter
+
 # %% ../nbs/01a_data.ipynb #bfa77b24
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
@@ -172,14 +187,8 @@ def get_dls(path, # dataset folder (see `find_layout`)
     if files is None: files = [f for r in roots.values() for f in list_files(r)[0] if f.parent != r]
     files = [Path(f) for f in files]
     label = ClassOf(roots.values())
-    if layout == 'split':  # also without the dataset check (--check off)
-        in_valid = InFolder(roots['valid'])
-        only = {label(f) for f in files if in_valid(f)} - {label(f) for f in files if not in_valid(f)}
-        if only: raise DatasetError(f"class(es) {', '.join(sorted(only))} have validation images but none in {roots['train']}: "
-                                    f"the model cannot learn them -- add training images or remove the folder(s).")
-    splitter = (FuncSplitter(InFolder(roots['valid'])) if layout == 'split' else
-                StratifiedSplitter(valid_pct, seed, label, roots['all']))
-    if subset_pct and subset_pct < 100: splitter = SubsetSplitter(splitter, subset_pct, seed, label)
+    if layout == 'split': check_valid_classes(files, roots, label)  # also without the dataset check (--check off)
+    splitter = make_splitter(layout, roots, label, valid_pct, seed, subset_pct)
     item, batch = image_block(size, aug, min_scale)
     item = item + ([RandAugment(randaug_n, randaug_m)] if aug and randaug_n else [])
     workers = default_workers() if num_workers is None else num_workers
