@@ -8,7 +8,7 @@ DATA    ?=
 WEIGHTS ?=
 ARGS    ?=
 
-.PHONY: install train test test-all clean-nbs
+.PHONY: install train test test-quick clean-nbs
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,16 +21,17 @@ install: $(BIN)/.installed
 train: install
 	$(BIN)/twophase train $(DATA) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(ARGS)
 
-# nbdev-test runs every notebook (cells flagged `#| slow` are skipped; `make test-all` runs them);
+# nbdev-test runs every notebook, cells flagged `#| slow` included (`make test-quick` skips them, for a fast check
+# while editing);
 # pytest's exit code 5 ("no tests collected") is not a failure. The tests write runs and checkpoints
 # (~100 MB each) under a private TMPDIR that is removed afterwards, pass or fail.
 TESTRUN = t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && export TMPDIR=$$t &&
 
 test: install
-	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
-
-test-all: install
 	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
+
+test-quick: install
+	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing
 
 # after editing notebooks: export the modules and strip outputs/metadata before committing
 clean-nbs: install

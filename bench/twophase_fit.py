@@ -31,9 +31,10 @@ def run(a, rec):
     old = (dict(bn='frozen', load_best=True, min_scale=0.75, lr_div=3.0, schedule='one_cycle') if a.old_defaults
            else {})  # twophase's defaults before the 2026-11-30 study
     cfg = make_config(a.preset, data=a.data, weights=a.weights, size=a.size, bs=a.bs, num_workers=a.workers,
-                      seed=a.seed, **given, **old, **({'channels_last': False} if a.no_channels_last else {}))
+                      seed=a.seed, **given, **old, **({'channels_last': False} if a.no_channels_last else {}),
+                      **({'precision': a.precision} if a.precision else {}))
     rec.note(config={k: getattr(cfg, k) for k in ('epochs1', 'epochs2', 'size1', 'size', 'aug', 'cache', 'cache_views',
-                                                  'channels_last', 'lr1', 'lr2', 'schedule', 'preset')})
+                                                  'channels_last', 'lr1', 'lr2', 'schedule', 'preset', 'precision')})
     learn = learner_from_config(cfg, dls_from_config(cfg))
     learn.add_cb(ep := Epochs(rec))
     with learn.no_bar(), learn.no_logging(): fit_from_config(learn, cfg, log=RunLog(echo=True))
@@ -49,6 +50,7 @@ if __name__ == '__main__':
     p = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument('--preset'); p.add_argument('--epochs-given', action='store_true', help='with --preset: keep --epochs1/2')
     p.add_argument('--no-channels-last', action='store_true')
+    p.add_argument('--precision', help='fp32, bf16, fp16 or auto (default: the config\'s or preset\'s)')
     p.add_argument('--old-defaults', action='store_true', help='the defaults before the 2026-11-30 study: BatchNorm frozen, layer4 at lr2/3, one-cycle, 75-100%% crops, best epoch handed over')
     a = p.parse_args()
     with Recorder('twophase_' + (a.preset or 'defaults'), a) as rec: run(a, rec)

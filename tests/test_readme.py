@@ -20,3 +20,22 @@ def test_quick_start_runs_as_written():
         r = twophase('evaluate', run, cwd=ROOT)  # a run made from Python works with the CLI too
         assert r.returncode == 0 and 'plain: top-1' in r.stdout, r.stderr[-2000:]
     finally: shutil.rmtree(run, ignore_errors=True)
+
+def markdown_tables(text:str) -> list:
+    "Each markdown table of `text` (outside code blocks) as its list of lines"
+    text = re.sub(r'```.*?```', '', text, flags=re.S)
+    tables, cur = [], []
+    for line in text.splitlines() + ['']:
+        if line.startswith('|'): cur.append(line)
+        elif cur: tables.append(cur); cur = []
+    return tables
+
+def test_markdown_tables_render():
+    "Every table in the README and the study summary has its header separator, and each row the header's columns"
+    assert markdown_tables('a\n| x | y |\n| 1 | 2 |\n') == [['| x | y |', '| 1 | 2 |']]  # the helper finds tables
+    for f in (ROOT/'README.md', ROOT/'bench'/'README.md'):
+        for t in markdown_tables(f.read_text()):
+            assert len(t) >= 2 and re.fullmatch(r'\|( *:?-+:? *\|)+', t[1]), f"{f.name}: table without a separator: {t[0][:80]}"
+            n = t[0].count('|')
+            bad = [r for r in t if r.replace('\\|', '').count('|') != n]
+            assert not bad, f"{f.name}: rows with another number of columns than {t[0][:60]}: {bad[0][:80]}"

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from fastai.vision.all import Learner, DataLoader, DataLoaders
 from fastcore.basics import store_attr
+from .model import autocast_for
 from .callbacks import RunLog, rng_states, set_rng_states
 from .phase import Phase
 
@@ -94,7 +95,8 @@ def extract(model:nn.Module, dl, ats, passes:int=1, flip:bool=False) -> dict:
             for xb, yb in dl:
                 outs = forward_to(model, xb.flip(-1) if flip and k == 1 else xb, ats)
                 if not res:  # preallocate: no second copy when the cache is large
-                    res = {a: torch.empty((n * passes, *o.shape[1:]), dtype=o.dtype) for a, o in outs.items()}
+                    res = {a: torch.empty((n * passes, *o.shape[1:]), dtype=torch.promote_types(o.dtype, torch.float32))
+                           for a, o in outs.items()}
                     res['y'] = torch.empty(n * passes, dtype=torch.long)
                 for a, o in outs.items(): res[a][i:i + len(o)] = o.cpu()
                 res['y'][i:i + len(yb)] = yb.cpu(); i += len(yb)
@@ -156,7 +158,8 @@ class FeatureCache:
         t0, rng = time.perf_counter(), rng_states()  # the pass must not shift any random stream of the run
         tdl = learn.dls.train.new(shuffle=False, drop_last=False)
         flip = self.flips and not (learn.dls.aug or learn.dls.randaug)
-        tr, va = extract(learn.model, tdl, ats, passes, flip), extract(learn.model, learn.dls.valid, ats)
+        with autocast_for(learn):  # the frozen layers compute as they would in training: bf16 under bf16 precision
+            tr, va = extract(learn.model, tdl, ats, passes, flip), extract(learn.model, learn.dls.valid, ats)
         set_rng_states(rng)
         self.seconds = time.perf_counter() - t0
         self.seconds_total += self.seconds

@@ -25,9 +25,12 @@ __all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set
 # %% ../nbs/03_callbacks.ipynb #5b9b811c
 class RunLog:
     "Append-only, human-readable log file; each line opened, written and closed (nothing held open)"
-    def __init__(self, path=None, echo:bool=True): self.path, self.echo = (Path(path) if path else None), echo
+    def __init__(self, path=None, echo:bool=True,
+                 keep:bool=False): # also keep every message in `self.lines` (e.g. to test what a run said)
+        self.path, self.echo, self.lines = (Path(path) if path else None), echo, [] if keep else None
     def __call__(self, msg:str, echo:bool|None=None):
         if self.echo if echo is None else echo: print(msg, flush=True)
+        if self.lines is not None: self.lines.append(msg)
         if self.path is None: return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S')

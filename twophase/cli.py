@@ -49,7 +49,7 @@ def add_train_parser(sub):
                "  twophase train data/ --preset regularised      # seed 2: RandAugment 2/9, MixUp 0.2, CutMix 1.0,\n"
                "                                                 # block dropout 0.02, 128 -> 224 px, bs 32 x 4\n"
                "  twophase train data/ --preset three_phase --lr3 auto\n"
-               "  twophase train data/ --fast                    # feature cache, no pixel augmentation, channels-last\n"
+               "  twophase train data/ --fast                    # feature cache, flips only, bf16 where fast\n"
                "environment: TWOPHASE_DATA (default dataset), TWOPHASE_WEIGHTS (stands in for --weights DEFAULT)",
         )
     t.add_argument('data', nargs='?', default=argparse.SUPPRESS,

@@ -38,7 +38,7 @@ RECIPES = {
                       lambda e1, e2: dict(phases=f'head:1:2e-3,all:{max(e1 + e2 - 1, 1)}:1e-3', lr_div=10.0, schedule='one_cycle')),
     'scratch':       ("random init, every layer trained at 1e-3 (one-cycle) for e1+e2 epochs",
                       lambda e1, e2: dict(weights='none', phases=f'all:{e1 + e2}:1e-3', lr_div=1.0, bn='stats', schedule='one_cycle')),
-    'fast':          ("--fast: the exact feature cache, no pixel augmentation", lambda e1, e2: dict(preset='fast')),
+    'fast':          ("--fast: the exact feature cache (random flips, no other pixel augmentation), bf16 where fast", lambda e1, e2: dict(preset='fast')),
     'regularised':   ("--preset regularised: seed 2's phase-2 set (RandAugment, MixUp, CutMix, block dropout, 128 -> 224 px)",
                       lambda e1, e2: dict(preset='regularised')),
     'lpft':          ("--preset lpft: LP-FT, head 4 epochs at 1e-3 on the frozen body, then every layer 20 epochs at 1e-4",

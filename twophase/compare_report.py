@@ -18,7 +18,7 @@ from .interpret import render
 
 # %% auto #0
 __all__ = ['run_row', 'summarise', 'aggregate', 'against', 'plot_score_vs_wall', 'valid_curves', 'plot_curves', 'plot_per_class',
-           'score_table', 'verdict_table', 'write_report']
+           'score_table', 'verdict_table', 'against_blocks', 'write_report']
 
 # %% ../nbs/06_compare_report.ipynb #20c836e2
 def run_row(run_dir) -> dict|None:
@@ -145,6 +145,15 @@ def verdict_table(vs:pd.DataFrame) -> pd.DataFrame:
                              ci95=[f"{r.low:+.3f} to {r.high:+.3f}" if np.isfinite(r.low) else 'n/a' for r in vs.itertuples()],
                              pairs=vs.pairs, verdict=vs.verdict))
 
+# %% ../nbs/06_compare_report.ipynb #52cce18a
+def against_blocks(vs:pd.DataFrame, ref:str) -> list:
+    "The report's paired comparison with `ref`: the verdict table, or why there is none"
+    if vs.empty: return [('h2', f'Against {ref}'), ('p', f"Only {ref} was run: there is nothing to compare it with. Add recipes "
+                         "(--recipes, --recipe) and run the same command again: finished runs are reused.")]
+    return [('h2', f'Against {ref}'), ('table', verdict_table(vs)),
+            ('p', "better / worse: the 95% interval of the paired difference lies above / below zero; otherwise no "
+                  "detectable difference at this number of runs.")]
+
 # %% ../nbs/06_compare_report.ipynb #53de7930
 def write_report(out, title:str|None=None) -> pd.DataFrame:
     "Rebuild `summary.csv`, the figures, `compare.md` and `compare.html` of compare directory `out` from its runs"
@@ -166,9 +175,7 @@ def write_report(out, title:str|None=None) -> pd.DataFrame:
               ('h2', 'Scores'), ('table', score_table(agg)),
               ('p', "best_epoch_valid is the best of all epochs on the validation images, chosen on them: optimistic. "
                     "last_epoch_valid had no selection."),
-              ('h2', f'Against {ref}'), ('table', verdict_table(vs)),
-              ('p', "better / worse: the 95% interval of the paired difference lies above / below zero; otherwise no "
-                    "detectable difference at this number of runs."),
+              *against_blocks(vs, ref),
               ('h2', 'Accuracy vs time'), ('img', 'score_vs_wall.png'),
               ('h2', 'Validation curves'), ('img', 'valid_curves.png'),
               ('h2', 'Per class'), ('img', 'per_class.png'),

@@ -12,7 +12,7 @@ from pathlib import Path
 from .files import atomic_write_json
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS', 'GROUP_TITLES',
+__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS', 'GROUP_TITLES',
            'PATH_FIELDS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'TwoPhaseConfig',
            'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
            'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
@@ -26,6 +26,7 @@ class ConfigError(ValueError):
 ARCHS = ('resnet18', 'resnet34', 'resnet50')
 UNFREEZE = ('layer4', 'layer3', 'all')
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
+PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
 TRAINABLE_NAMES = ('head',) + UNFREEZE
 SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
 
@@ -158,8 +159,9 @@ class TwoPhaseConfig:
                              "more extraction pass", 'speed')
     cache_gb: float = knob(4.0, "memory limit of the feature cache in GiB (over it the cache is skipped, with a log line)", 'speed')
     channels_last: bool = knob(True, "channels-last memory format for the model (measured ~25% faster on CPU with oneDNN)", 'speed')
-    precision: str = knob('fp32', "fp32, or fp16/bf16 mixed precision (CUDA GPUs; bf16 needs one that supports it)",
-                          'speed', choices=('fp32', 'fp16', 'bf16'))
+    precision: str = knob('fp32', "fp32; bf16 mixed precision (a CUDA GPU that supports it, or a CPU: ~2x faster on CPUs with "
+                          "AMX, slower on others); fp16 (CUDA GPUs); auto: bf16 where it is faster, else fp32",
+                          'speed', choices=PRECISIONS)
     decode_cache_mb: float = knob(1024, "keep decoded images (shrunk to what the crops need) in memory up to this many MB, "
                                   "so each is decoded once per size; 0 = off (off anyway with DataLoader workers)", 'speed')
     threads: int|None = knob(None, "torch CPU threads (default: torch's choice, one per core)", 'speed')
@@ -235,7 +237,7 @@ def validate_config(c:TwoPhaseConfig):
     _finite(c, 'decode_cache_mb', 0, 2**30)
     _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
     for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
-                       ('check', ('full', 'quick', 'off')), ('precision', ('fp32', 'fp16', 'bf16')), ('bn', BN_MODES)):
+                       ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES)):
         v = getattr(c, n)
         _check(v in allowed, n, f"unknown value {v!r}; choose one of {', '.join(allowed)}")
     n_phases = len(parse_phases(c.phases)) if c.phases else 3 if c.epochs3 else 2
@@ -249,8 +251,9 @@ PRESETS = {
     'small':        dict(epochs2=20),                # < 500 training images: shorter phase 2 overfits less
     'medium':       dict(),                          # 500-2000: the seed defaults
     'large':        dict(epochs2=45),                # > 2000: phase 2 can go longer
-    'fast':         dict(aug=False, cache=True, channels_last=True, bn='adapt', schedule='one_cycle',  # exact feature cache: phase 1 ~0.05 s/epoch,
-                         epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0),  # phase 2 ~3x faster (bench/README.md)
+    'fast':         dict(aug=False, cache=True, cache_flips=True, channels_last=True, bn='adapt', schedule='one_cycle',
+                         epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0,  # exact feature cache with random flips:
+                         precision='auto'),  # phase 1 ~0.05 s/epoch, phase 2 ~3x faster; bf16 where fast (~2x more, README)
     'max_accuracy': dict(epochs1=15, epochs2=45),
     'unstable':     dict(lr_scale=1/3),              # loss jumps around: every lr divided by 3
     'three_phase':  dict(epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe

@@ -18,7 +18,7 @@ from .config import bn_mode, TwoPhaseConfig, ConfigError
 from .files import os_error_message, DISK_FIXES
 from .cache import FeatureCache, plan_points
 from contextlib import nullcontext, contextmanager
-from .model import GROUPS, adapt_bn
+from .model import GROUPS, adapt_bn, autocast_for
 from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, \
     set_rng_states, rng_states
 from .phase import Phase, apply_phase, ResumablePlateau, phase_scheds, describe_phase, two_phases, config_phases
@@ -137,7 +137,7 @@ def adapt_bn_stats(learn:Learner, log=print):
     t0, rng = time.perf_counter(), rng_states()
     plain = not (getattr(learn.dls, 'aug', True) or getattr(learn.dls, 'randaug', None))
     dls = learn.dls if plain or not hasattr(learn.dls, 'rebuild') else learn.dls.rebuild(aug=False)  # plain: share its decoded images
-    n = adapt_bn(learn.model, dls.train.new(shuffle=False, drop_last=False))
+    with autocast_for(learn): n = adapt_bn(learn.model, dls.train.new(shuffle=False, drop_last=False))
     set_rng_states(rng)
     log(f"adapt_bn: recomputed the running statistics of {n} BatchNorm layers over {len(dls.train_ds)} training images "
         f"({time.perf_counter() - t0:.1f}s)")

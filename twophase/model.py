@@ -13,6 +13,9 @@ import torch, torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from functools import partial
+from contextlib import nullcontext
+from torch.amp import GradScaler
+from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L,
                                create_body, num_features_model)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
@@ -21,7 +24,8 @@ from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
            'torchvision_weights', 'resnet_backbone', 'resnet_body', 'two_phase_head', 'two_phase_splitter',
            'n_features', 'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
-           'two_phase_learner', 'adapt_bn', 'apply_precision', 'learner_from_config', 'param_counts']
+           'two_phase_learner', 'adapt_bn', 'CPUMixedPrecision', 'fast_bf16', 'resolve_precision', 'apply_precision',
+           'autocast_for', 'learner_from_config', 'param_counts']
 
 # %% ../nbs/02_model.ipynb #8afb8235
 class WeightsError(ValueError):
@@ -224,18 +228,46 @@ def adapt_bn(model:nn.Module, dl) -> int:
     return len(bns)
 
 # %% ../nbs/02_model.ipynb #4be3a613
+class CPUMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` with CPU autocast in bfloat16 (no gradient scaling: bf16 has fp32's range)"
+    def __init__(self): super().__init__(AMPMode.BF16)
+    def before_fit(self):  # fastai's own would build a CUDA autocast (and warn) first
+        self.autocast, self.learn.scaler, self.scales = torch.autocast('cpu', dtype=torch.bfloat16), GradScaler('cpu', enabled=False), L()
+
+# %% ../nbs/02_model.ipynb #e2afa009
+def fast_bf16(device) -> bool:
+    "Whether bf16 autocast is faster than fp32 on `device`: a CUDA GPU that supports bf16, or a CPU with AMX tiles"
+    dev = torch.device(device)
+    if dev.type == 'cuda': return torch.cuda.is_bf16_supported()
+    return dev.type == 'cpu' and getattr(torch.cpu, '_is_amx_tile_supported', lambda: False)()
+
+def resolve_precision(precision:str, device=None) -> str:
+    "`precision` with 'auto' replaced by bf16 where `fast_bf16`, else fp32"
+    return ('bf16' if fast_bf16(device or 'cpu') else 'fp32') if precision == 'auto' else precision
+
+# %% ../nbs/02_model.ipynb #91ad1f75
 def apply_precision(learn:Learner, precision:str='fp32', device=None) -> Learner:
-    "Mixed precision for `learn`: 'fp32' (nothing), 'fp16' or 'bf16' (fastai `to_fp16`/`to_bf16`, CUDA only)"
-    if precision == 'fp32': return learn
-    if precision not in ('fp16', 'bf16'): raise ValueError(f"precision {precision!r}: choose fp32, fp16 or bf16")
+    "Mixed precision for `learn`: fp32 (nothing), fp16 (CUDA) or bf16 (fastai's `to_bf16` on CUDA, `CPUMixedPrecision` on CPU), or auto"
     dev = torch.device(device or getattr(learn.dls, 'device', None) or 'cpu')
+    learn.precision = precision = resolve_precision(precision, dev)
+    if precision == 'fp32': return learn
+    if precision not in ('fp16', 'bf16'): raise ValueError(f"precision {precision!r}: choose fp32, bf16, fp16 or auto")
+    if precision == 'bf16' and dev.type == 'cpu': return learn.add_cb(CPUMixedPrecision())
     if dev.type != 'cuda':
-        raise ValueError(f"--precision {precision} needs a CUDA GPU (fastai's mixed precision uses CUDA autocast); this run "
-                         f"is on {dev.type}. Use --precision fp32 here.")
+        raise ValueError(f"--precision {precision} needs a CUDA GPU (fastai's fp16 mixed precision uses CUDA autocast); this run "
+                         f"is on {dev.type}. Use --precision bf16 (or auto) on a CPU, or fp32.")
     if precision == 'bf16' and not torch.cuda.is_bf16_supported():
         raise ValueError(f"--precision bf16: this GPU ({torch.cuda.get_device_name(dev)}) does not support bfloat16; "
                          f"use --precision fp16.")
     return learn.to_fp16() if precision == 'fp16' else learn.to_bf16()
+
+# %% ../nbs/02_model.ipynb #9e37a4c9
+def autocast_for(learn:Learner):
+    "The autocast `learn` trains under, for passes that run its model outside `fit` (BatchNorm adaptation, the feature cache)"
+    p = getattr(learn, 'precision', 'fp32')
+    if p == 'fp32': return nullcontext()
+    dev = torch.device(getattr(learn.dls, 'device', None) or 'cpu')
+    return torch.autocast(dev.type, dtype=torch.bfloat16 if p == 'bf16' else torch.float16)
 
 # %% ../nbs/02_model.ipynb #26aa4b16
 def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:

@@ -20,7 +20,9 @@ from .layout import test_split
 from .check import check_dataset
 from .distributed import world_size, is_main, check_distributed, lr_factor, describe_distributed, distributed
 from PIL import Image
-from .model import learner_from_config, resolve_weights
+from fastai.callback.fp16 import MixedPrecision
+from fastcore.basics import risinstance
+from .model import learner_from_config, resolve_weights, resolve_precision
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import RunLog, load_checkpoint
@@ -49,7 +51,8 @@ def export_learner(learn:Learner, fname):
     "`learn.export` to `fname` atomically, without the run's callbacks"
     fname = Path(fname).absolute()  # fastai joins a relative name onto learn.path
     tmp = fname.with_name(f'.{fname.name}.tmp')
-    try: learn.export(tmp)
+    try:
+        with learn.removed_cbs(learn.cbs.filter(risinstance(MixedPrecision))): learn.export(tmp)  # the export predicts in fp32 anywhere
     except BaseException:
         tmp.unlink(missing_ok=True); raise
     os.replace(tmp, fname)
@@ -128,7 +131,7 @@ def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
-    log(f"device: {dls.device or 'cpu'}, precision {cfg.precision}" + (f", training on a {cfg.subset_pct:g}% subset" if cfg.subset_pct else ''))
+    log(f"device: {dls.device or 'cpu'}, precision {resolve_precision(cfg.precision, dls.device)}" + (f", training on a {cfg.subset_pct:g}% subset" if cfg.subset_pct else ''))
     log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.fake_l.num_workers} DataLoader workers, channels_last="
         f"{cfg.channels_last}, augmentation={'on' if cfg.aug else 'off'}, feature cache="
         f"{('on' + (f', {cfg.cache_views} views' if cfg.cache_views else '')) if cfg.cache else 'off'}")
