@@ -10,7 +10,7 @@ FLOORS = [
     ['config', 'stats', 'layout'],       # settings; statistics; dataset folders on disk
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],
-    ['phase', 'metrics', 'rundir'],      # Phase and phase lists; scores; run directories
+    ['phase', 'metrics', 'rundir', 'tracking'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow
     ['cache'],                           # the feature cache (trains phases on frozen-layer outputs)
     ['fit'],                             # fit_phase, progressive_fit, two_phase_fit
     ['train'],                           # runs: run directory, config-driven runs, resume, export

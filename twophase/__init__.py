@@ -5,4 +5,10 @@ Modules:
 - `twophase.cache`: Compute the outputs of the frozen layers once and train the rest on them: phase 1 on pooled backbone features, phase 2 on `layer3` outputs. Exact when training images get no random pixel augmentation; with augmentation, off (with a log line saying why) or, on request, K cached augmented views per image (an approximation).
 - `twophase.distributed`: Several processes (GPUs, or CPU processes over gloo) through fastai's `distrib_ctx`, which runs DDP via Hugging Face `accelerate`: launch with `accelerate launch -m twophase.cli train ...` (or `torchrun`)."""
 
+import warnings as _warnings
+
+# fastai's layers call `torch.jit.script` as they are imported, which torch 2.14 deprecates with a FutureWarning that
+# a user of twophase can do nothing about; that one message (and nothing else) is silenced for every twophase import.
+_warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+
 __version__ = "0.1.0"

@@ -6,9 +6,8 @@ Docs: https://twophase.github.io/twophase/cli.html.md"""
 
 # %% ../nbs/07_cli.ipynb #f79d9b1d
 from __future__ import annotations
-import sys, argparse, shlex, warnings, signal, threading
+import sys, argparse, shlex, signal, threading
 from pathlib import Path
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  # raised inside torchvision/fastai imports
 from dataclasses import fields, asdict
 from . import __version__
 from .distributed import is_main
@@ -183,6 +182,7 @@ def cmd_train(ns, argv):
         print("writing the report ...", flush=True)
         md = make_report(run_dir, load_run(run_dir))
         print(f"report: {md} (and report.html)")
+        if (t := getattr(learn, 'tracker', None)): t.log_files(Path(run_dir)/'report'); t.close()  # the report too
     hist = learn.history if learn is not None else pd.read_csv(Path(run_dir)/'logs'/'training_metrics.csv')
     n_valid = json.loads((Path(run_dir)/'config.json').read_text())['results'].get('n_valid')
     print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=n_valid)))

@@ -12,11 +12,11 @@ from pathlib import Path
 from .files import atomic_write_json
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS', 'GROUP_TITLES',
-           'PATH_FIELDS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'TwoPhaseConfig',
-           'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config', 'suggest_config',
-           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
-           'located_config']
+__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS',
+           'GROUP_TITLES', 'PATH_FIELDS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases',
+           'TwoPhaseConfig', 'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config',
+           'suggest_config', 'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config',
+           'resolve_paths', 'located_config']
 
 # %% ../nbs/00a_config.ipynb #c642e055
 class ConfigError(ValueError):
@@ -27,6 +27,7 @@ ARCHS = ('resnet18', 'resnet34', 'resnet50')
 UNFREEZE = ('layer4', 'layer3', 'all')
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
+TRACKERS = ('none', 'tensorboard', 'mlflow')
 TRAINABLE_NAMES = ('head',) + UNFREEZE
 SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
 
@@ -67,7 +68,7 @@ def parse_phases(spec:str) -> list:
 # %% ../nbs/00a_config.ipynb #b7907745
 @dataclass
 class TwoPhaseConfig:
-    "Every setting of a two-phase run; defaults are the seed recipe"
+    "Every setting of a two-phase run, each with its default, help text and option group"
     # data
     data: str|None = knob(None, "dataset folder: train/ + valid/ class folders, or one folder of class folders "
                           "(default: $TWOPHASE_DATA, else Imagenette-160 downloaded by fastai)", 'data')
@@ -174,6 +175,9 @@ class TwoPhaseConfig:
     load_best: bool = knob(False, "hand over the best epoch's weights (by valid accuracy) instead of the last epoch's "
                            "(default: the last; a best epoch picked on a small validation set is picked partly by chance)", 'run')
     report: bool = knob(True, "twophase train: write report/ (confusion matrix, Grad-CAM, top losses, diagnosis, TTA) at the end", 'run')
+    tracker: str = knob('none', "experiment tracking: tensorboard (event files under RUN/tensorboard), mlflow (a SQLite store "
+                        "RUN/mlflow.db, or --tracking-uri) or none; every epoch, the config and the report", 'run', choices=TRACKERS)
+    tracking_uri: str|None = knob(None, "--tracker mlflow: the MLflow tracking URI (default: sqlite:///RUN/mlflow.db)", 'run')
 
     def __post_init__(self): validate_config(self)
 
@@ -237,7 +241,8 @@ def validate_config(c:TwoPhaseConfig):
     _finite(c, 'decode_cache_mb', 0, 2**30)
     _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
     for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
-                       ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES)):
+                       ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES),
+                       ('tracker', TRACKERS)):
         v = getattr(c, n)
         _check(v in allowed, n, f"unknown value {v!r}; choose one of {', '.join(allowed)}")
     n_phases = len(parse_phases(c.phases)) if c.phases else 3 if c.epochs3 else 2

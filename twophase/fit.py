@@ -13,7 +13,7 @@ from fastcore.meta import delegates
 from dataclasses import replace
 from pathlib import Path
 import pandas as pd
-from fastai.vision.all import Learner, GradientAccumulation, ParamScheduler
+from fastai.vision.all import Learner, GradientAccumulation, ParamScheduler, ProgressCallback
 from .config import bn_mode, TwoPhaseConfig, ConfigError
 from .files import os_error_message, DISK_FIXES
 from .cache import FeatureCache, plan_points
@@ -162,7 +162,8 @@ def start_run(learn:Learner, run_dir, resume:dict|None, overwrite:bool, log:RunL
         ensure_run_config(learn, run_dir)
     log = log or RunLog(run_dir/'logs'/'training.log' if run_dir else None)
     learn.lr_found = {}
-    return log, RunLogger(run_dir, log=RunLog(log.path, echo=False)), Checkpointer(run_dir, monitor, keep, log)
+    bars = any(isinstance(cb, ProgressCallback) for cb in learn.cbs)  # without fastai's table, the log shows each epoch
+    return log, RunLogger(run_dir, log=RunLog(log.path, echo=log.echo and not bars)), Checkpointer(run_dir, monitor, keep, log)
 
 # %% ../nbs/04b_fit.ipynb #2937348f
 def restore_run(learn:Learner, resume:dict|None, phases:list, rl:RunLogger, ck:Checkpointer, log:RunLog) -> tuple:

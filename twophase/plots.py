@@ -19,6 +19,7 @@ from fastai.vision.all import Learner, load_learner, imagenet_stats
 from .config import located_config
 from .data import dls_from_config, DatasetError
 from .callbacks import save_fig
+from .rundir import is_run_dir, RUN_MARKER
 
 # %% ../nbs/05_plots.ipynb #452a658b
 def load_run(run_dir, with_data:bool=True) -> Learner:
@@ -26,6 +27,10 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
     run_dir = Path(run_dir)
     if not (run_dir/'export.pkl').exists():
         raise FileNotFoundError(f"{run_dir/'export.pkl'} not found: is {run_dir} a finished twophase run directory?")
+    if not is_run_dir(run_dir):  # unpickling runs code: load only what twophase itself wrote
+        raise FileNotFoundError(f"{run_dir} is not a twophase run directory (no {RUN_MARKER}): twophase loads only models it "
+                                f"exported itself, because loading an export.pkl runs code stored in it (pickle). For another "
+                                f"fastai export you trust, use fastai's load_learner.")
     with warnings.catch_warnings():  # our own export: fastai's warning about unpickling untrusted files does not apply
         warnings.filterwarnings('ignore', message='load_learner` uses Python')
         learn = load_learner(run_dir/'export.pkl')

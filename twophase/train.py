@@ -22,19 +22,24 @@ from .distributed import world_size, is_main, check_distributed, lr_factor, desc
 from PIL import Image
 from fastai.callback.fp16 import MixedPrecision
 from fastcore.basics import risinstance
+from fastcore.imports import in_notebook
+from fastcore.xtras import ContextManagers
+from contextlib import nullcontext
+import sys
 from .model import learner_from_config, resolve_weights, resolve_precision
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import RunLog, load_checkpoint
 from .rundir import RunDirError
+from .tracking import Tracker, require
 
 # %% auto #0
 __all__ = ['export_learner', 'load_init', 'check_same_data', 'checked_files', 'check_batches', 'run_record', 'log_header',
-           'history_results', 'result_lines', 'score_test', 'reopen_run', 'open_run', 'finish_run', 'run_training',
-           'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase', 'make_phases', 'two_phases', 'config_phases',
-           'fit_phase', 'progressive_fit', 'two_phase_fit', 'fit_from_config', 'adapt_bn_stats', 'TrainingError',
-           'TrainingInterrupted', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir',
-           'check_free_space', 'claim_run_dir']
+           'history_results', 'result_lines', 'score_test', 'reopen_run', 'open_run', 'finish_run', 'show_progress',
+           'progress_bars', 'run_training', 'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase',
+           'make_phases', 'two_phases', 'config_phases', 'fit_phase', 'progressive_fit', 'two_phase_fit',
+           'fit_from_config', 'adapt_bn_stats', 'TrainingError', 'TrainingInterrupted', 'RunDirError', 'is_run_dir',
+           'prepare_run_dir', 'check_writable', 'default_run_dir', 'check_free_space', 'claim_run_dir']
 
 # %% ../nbs/04c_train.ipynb #edebdc46
 # Fitting lives one floor down (`twophase.phase`, `twophase.fit`); users import it from here as the README shows
@@ -48,11 +53,12 @@ _all_ = ['Phase', 'apply_phase', 'make_phases', 'two_phases', 'config_phases', '
 
 # %% ../nbs/04c_train.ipynb #d5deaf5b
 def export_learner(learn:Learner, fname):
-    "`learn.export` to `fname` atomically, without the run's callbacks"
+    "`learn.export` to `fname` atomically, without the run's callbacks, precision and tracker"
     fname = Path(fname).absolute()  # fastai joins a relative name onto learn.path
     tmp = fname.with_name(f'.{fname.name}.tmp')
     try:
-        with learn.removed_cbs(learn.cbs.filter(risinstance(MixedPrecision))): learn.export(tmp)  # the export predicts in fp32 anywhere
+        # the export predicts in fp32 anywhere, and carries no tracker (nor its connection to a store)
+        with learn.removed_cbs(learn.cbs.filter(risinstance((MixedPrecision, Tracker)))): learn.export(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
     os.replace(tmp, fname)
@@ -140,6 +146,7 @@ def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:
 def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cbs, typed=None):
     "Check the data, write config.json, build DataLoaders and learner: everything before the first epoch"
     if (w := split_sibling_warning(data)): log(w)
+    require(cfg.tracker)  # a missing tracking library fails before the data is read
     if cfg.threads: torch.set_num_threads(cfg.threads)
     dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=checked_files(cfg, data, log))
     summary, fp = dataset_summary(dls), dataset_fingerprint(dls)
@@ -156,6 +163,9 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     log_header(log, cfg, data, run_dir, dls, summary, extra)
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
+    if cfg.tracker != 'none' and is_main():
+        learn.add_cb(t := Tracker(cfg.tracker, run_dir, asdict(cfg), uri=cfg.tracking_uri, log=log))
+        log(f"tracking: {cfg.tracker}; to look: {t.backend.show()}")
     return learn, dls, summary, extra
 
 # %% ../nbs/04c_train.ipynb #d7c3b41e
@@ -235,6 +245,16 @@ def finish_run(learn:Learner, cfg:TwoPhaseConfig, run_dir:Path, hist, secs:float
     log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
     for line in result_lines(results): log(line)
     save_config(cfg, run_dir/'config.json', **extra, results=results)
+    if (t := getattr(learn, 'tracker', None)): t.log_files(run_dir/'logs'); t.close()
+
+# %% ../nbs/04c_train.ipynb #3f72bc14
+def show_progress() -> bool:
+    "Whether fastai's progress bars can draw here: on a terminal or in a notebook (not into a pipe or a file)"
+    return in_notebook() or sys.stdout.isatty()
+
+def progress_bars(learn:Learner, show:bool):
+    "fastai's progress bars and metrics table if `show`; else neither, and the run log's one line per epoch is the output"
+    return nullcontext() if show else ContextManagers([learn.no_bar(), learn.no_logging()])
 
 # %% ../nbs/04c_train.ipynb #2b87e506
 def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
@@ -259,8 +279,12 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
         raise
     if world_size() > 1: log(describe_distributed(cfg))
     t0 = time.time()
-    with distributed(learn):
-        hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
+    try:
+        with distributed(learn), progress_bars(learn, echo and show_progress()):
+            hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
+    except BaseException:
+        if (t := getattr(learn, 'tracker', None)): t.close(ok=False)
+        raise
     secs = time.time() - t0
     if not main: return learn, run_dir
     finish_run(learn, cfg, run_dir, hist, secs, t_start, summary, extra, log)
