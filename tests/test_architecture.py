@@ -6,7 +6,7 @@ from conftest import ROOT
 
 # lowest first; a module may import any module on an earlier line
 FLOORS = [
-    ['files'],                           # atomic writes, signals held back during them
+    ['files', 'knobs'],                  # atomic writes, signals held back during them; a config's vocabulary
     ['config', 'stats', 'layout'],       # settings; statistics; dataset folders on disk
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],

@@ -6,7 +6,10 @@ Docs: https://twophase.github.io/twophase/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #ed5d8f25
 from __future__ import annotations
-import io, time, datetime, random
+import io, sys, time, datetime, random
+from contextlib import nullcontext
+from fastcore.imports import in_notebook
+from fastcore.xtras import ContextManagers
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,8 +22,9 @@ from fastai.vision.all import noop, find_bs, Callback, Learner, MixHandler, MixU
 from .files import atomic_write, atomic_write_text
 
 # %% auto #0
-__all__ = ['RunLog', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states', 'whole_model', 'checkpoint_dict',
-           'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'NanGuard', 'MixUpCutMix']
+__all__ = ['RunLog', 'show_progress', 'progress_bars', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states',
+           'whole_model', 'checkpoint_dict', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'NanGuard',
+           'MixUpCutMix']
 
 # %% ../nbs/03_callbacks.ipynb #5b9b811c
 class RunLog:
@@ -36,6 +40,15 @@ class RunLog:
         stamp = datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S')
         with open(self.path, 'a') as f:
             for line in str(msg).splitlines() or ['']: f.write(f'{stamp} {line}\n')
+
+# %% ../nbs/03_callbacks.ipynb #3f72bc14
+def show_progress() -> bool:
+    "Whether fastai's progress bars can draw here: on a terminal or in a notebook (not into a pipe or a file)"
+    return in_notebook() or sys.stdout.isatty()
+
+def progress_bars(learn:Learner, show:bool):
+    "fastai's progress bars and metrics table if `show`; else neither, and the run log's one line per epoch is the output"
+    return nullcontext() if show else ContextManagers([learn.no_bar(), learn.no_logging()])
 
 # %% ../nbs/03_callbacks.ipynb #e0d9e01b
 def save_fig(fig:Figure, fname, dpi:int=100) -> Figure:

@@ -1,4 +1,4 @@
-"""`TwoPhaseConfig`: every knob of a run with the seed's defaults, presets, and `suggest_config`.
+"""`TwoPhaseConfig`: every knob of a run with its default, validated on construction; `make_config` (presets), `suggest_config`, the command-line options, and `config.json`.
 
 Docs: https://twophase.github.io/twophase/config.html.md"""
 
@@ -6,64 +6,22 @@ Docs: https://twophase.github.io/twophase/config.html.md"""
 
 # %% ../nbs/00a_config.ipynb #63ec488c
 from __future__ import annotations
-import json, os, math, platform, argparse, shlex
-from dataclasses import dataclass, field, fields, asdict, replace
+import json, os, platform, argparse, shlex
+from dataclasses import dataclass, fields, asdict, replace
 from pathlib import Path
 from .files import atomic_write_json
+from .knobs import (ConfigError, ARCHS, UNFREEZE, BN_MODES, PRECISIONS, TRACKERS, TRAINABLE_NAMES, SCHEDULES, knob,
+                            LrError, lr_value, parse_phases, INT_RANGES, PRESETS, size_preset, parse_preset,
+                            _check, _in_range, _finite)
+_all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError',
+         'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS', 'size_preset', 'parse_preset']  # the vocabulary, one floor down
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS',
-           'GROUP_TITLES', 'PATH_FIELDS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases',
-           'TwoPhaseConfig', 'validate_config', 'bn_mode', 'size_preset', 'parse_preset', 'make_config',
-           'suggest_config', 'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config',
-           'resolve_paths', 'located_config']
-
-# %% ../nbs/00a_config.ipynb #c642e055
-class ConfigError(ValueError):
-    "A config field has a bad value; the message names the field and the fix"
-
-# %% ../nbs/00a_config.ipynb #959cf39b
-ARCHS = ('resnet18', 'resnet34', 'resnet50')
-UNFREEZE = ('layer4', 'layer3', 'all')
-BN_MODES = ('stats', 'frozen', 'adapt', 'train')
-PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
-TRACKERS = ('none', 'tensorboard', 'mlflow')
-TRAINABLE_NAMES = ('head',) + UNFREEZE
-SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
-
-# %% ../nbs/00a_config.ipynb #c84ecb61
-def knob(default, help:str, group:str, choices=None, parse=None, **kw):
-    "A config field with its `help` text, CLI `group`, allowed `choices` and CLI `parse` function"
-    return field(default=default, metadata=dict(help=help, group=group, choices=choices, parse=parse, **kw))
-
-# %% ../nbs/00a_config.ipynb #b0457626
-class LrError(argparse.ArgumentTypeError, ValueError):
-    "A value that is not a learning rate (argparse shows its message as is)"
-
-# %% ../nbs/00a_config.ipynb #02ad9b96
-def lr_value(v):
-    "A learning rate: a number, or 'auto' (found by `lr_find`)"
-    if isinstance(v, str) and v.strip().lower() == 'auto': return 'auto'
-    try: return float(v)
-    except (TypeError, ValueError): raise LrError(f"not a learning rate: {v!r} (give a number such as 1e-3, or 'auto')") from None
-
-# %% ../nbs/00a_config.ipynb #439e6de6
-def parse_phases(spec:str) -> list:
-    "[{train, epochs, lr}] from 'head:5:1e-3,layer4:15:1e-4,...'"
-    out = []
-    for i, part in enumerate(p.strip() for p in str(spec).split(',') if p.strip()):
-        bits = part.split(':')
-        if len(bits) != 3: raise ConfigError(f"config field `phases`: phase {i+1} {part!r} is not train:epochs:lr, e.g. layer4:15:1e-4")
-        train, ep, lr = bits
-        if train not in TRAINABLE_NAMES:
-            raise ConfigError(f"config field `phases`: phase {i+1} trains {train!r}; choose one of {', '.join(TRAINABLE_NAMES)}")
-        try: ep = int(ep); lr = lr_value(lr)
-        except ValueError as e: raise ConfigError(f"config field `phases`: phase {i+1} {part!r}: {e}") from None
-        if ep < 0 or (lr != 'auto' and not 0 < lr <= 1):  # (nan and inf fail too)
-            raise ConfigError(f"config field `phases`: phase {i+1} {part!r} needs epochs >= 0 and 0 < lr <= 1")
-        out.append(dict(train=train, epochs=ep, lr=lr))
-    if not out: raise ConfigError("config field `phases`: no phases given")
-    return out
+__all__ = ['GROUP_TITLES', 'PATH_FIELDS', 'TwoPhaseConfig', 'validate_config', 'bn_mode', 'make_config', 'suggest_config',
+           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
+           'located_config', 'ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS',
+           'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError', 'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS',
+           'size_preset', 'parse_preset']
 
 # %% ../nbs/00a_config.ipynb #b7907745
 @dataclass
@@ -189,33 +147,7 @@ class TwoPhaseConfig:
         s = [x.strip() for x in self.schedule.split(',')]
         return s * n if len(s) == 1 else s
 
-# %% ../nbs/00a_config.ipynb #41b4ceda
-def _check(ok, name, msg):
-    if not ok: raise ConfigError(f"config field `{name}`: {msg}")
-
-# %% ../nbs/00a_config.ipynb #66f54c17
-def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
-
-# %% ../nbs/00a_config.ipynb #1db73965
-INT_RANGES = {  # field: (lowest, highest, why the upper bound)
-    'epochs1': (0, 10_000, ''), 'epochs2': (0, 10_000, ''), 'epochs3': (0, 10_000, ''), 'randaug_n': (0, 14, ''),
-    'cache_views': (0, 1_000, ''), 'size': (16, 2048, '2048 px needs ~80x the memory of 224 px'),
-    'size1': (16, 2048, '2048 px needs ~80x the memory of 224 px'), 'bs': (1, 65_536, ''), 'head_hidden': (1, 65_536, ''),
-    'accum': (1, 4096, ''), 'plateau_patience': (1, 10_000, ''), 'max_pixels': (1, 2**40, ''),
-    'min_image_size': (1, 65_536, ''), 'ensemble': (1, 100, ''), 'seed': (0, 2**32 - 1, 'numpy seeds are 32-bit'),
-    'keep_checkpoints': (1, 10_000, ''), 'threads': (1, 4096, ''), 'num_workers': (0, 256, '')}
-
-def _in_range(c, n):
-    v = getattr(c, n)
-    if v is None and n in ('size1', 'threads', 'num_workers'): return
-    lo, hi, why = INT_RANGES[n]
-    _check(_is_int(v) and lo <= v <= hi, n, f"must be an integer from {lo} to {hi}{f' ({why})' if why else ''}, got {v!r}")
-
-def _finite(c, n, lo, hi, lo_open=False, what=''):
-    v = getattr(c, n)
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
-    _check(ok, n, f"must be a finite number {'>' if lo_open else '>='} {lo:g} and <= {hi:g}{what}, got {v!r}")
-
+# %% ../nbs/00a_config.ipynb #3bc67f10
 def validate_config(c:TwoPhaseConfig):
     "Raise `ConfigError` naming the first field of `c` with a bad value"
     for n in INT_RANGES: _in_range(c, n)
@@ -251,39 +183,10 @@ def validate_config(c:TwoPhaseConfig):
     _check(len(scheds) in (1, n_phases), 'schedule', f"{len(scheds)} schedules given for {n_phases} phases; give one, or one per phase")
     if c.preset is not None: parse_preset(c.preset)
 
-# %% ../nbs/00a_config.ipynb #9c346bc3
-PRESETS = {
-    'small':        dict(epochs2=20),                # < 500 training images: shorter phase 2 overfits less
-    'medium':       dict(),                          # 500-2000: the seed defaults
-    'large':        dict(epochs2=45),                # > 2000: phase 2 can go longer
-    'fast':         dict(aug=False, cache=True, cache_flips=True, channels_last=True, bn='adapt', schedule='one_cycle',
-                         epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0,  # exact feature cache with random flips:
-                         precision='auto'),  # phase 1 ~0.05 s/epoch, phase 2 ~3x faster; bf16 where fast (~2x more, README)
-    'max_accuracy': dict(epochs1=15, epochs2=45),
-    'unstable':     dict(lr_scale=1/3),              # loss jumps around: every lr divided by 3
-    'three_phase':  dict(epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe
-    'regularised':  dict(randaug_n=2, randaug_m=9, mixup=0.2, cutmix=1.0, block_dropout=0.02,  # seed 2's phase-2 set
-                         size1=128, size=224, accum=4),
-    'lpft':         dict(phases='head:4:1e-3,all:20:1e-4', min_scale=0.75),  # LP-FT (Kumar et al. 2022): head on frozen features, then
-}                                                            # every layer; the most accurate recipe of the 2026-11-30 study
-
 # %% ../nbs/00a_config.ipynb #9490edc7
 def bn_mode(c:TwoPhaseConfig) -> str:
     "How the frozen layers' BatchNorm behaves: `c.bn`, unless the older switches train_bn / adapt_bn say otherwise"
     return 'train' if c.train_bn else 'adapt' if c.adapt_bn else c.bn
-
-def size_preset(n_images:int):
-    "Preset name the seed's table gives a dataset of `n_images` training images"
-    return 'small' if n_images < 500 else 'large' if n_images > 2000 else 'medium'
-
-# %% ../nbs/00a_config.ipynb #b080ba34
-def parse_preset(preset:str, n_images:int|None=None):
-    "Names in `preset` (comma-separated), with `auto` resolved by `n_images`"
-    names = [p.strip() for p in str(preset).split(',') if p.strip()]
-    for p in names:
-        _check(p == 'auto' or p in PRESETS, 'preset', f"unknown preset {p!r}; choose from auto, {', '.join(PRESETS)}")
-    if 'auto' in names and n_images is not None: names = [size_preset(n_images) if p == 'auto' else p for p in names]
-    return names
 
 # %% ../nbs/00a_config.ipynb #a6c3298a
 def make_config(preset:str|None=None, # preset name(s), e.g. 'auto', 'small,unstable'

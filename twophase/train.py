@@ -22,24 +22,20 @@ from .distributed import world_size, is_main, check_distributed, lr_factor, desc
 from PIL import Image
 from fastai.callback.fp16 import MixedPrecision
 from fastcore.basics import risinstance
-from fastcore.imports import in_notebook
-from fastcore.xtras import ContextManagers
-from contextlib import nullcontext
-import sys
 from .model import learner_from_config, resolve_weights, resolve_precision
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
-from .callbacks import RunLog, load_checkpoint
+from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars
 from .rundir import RunDirError
 from .tracking import Tracker, require
 
 # %% auto #0
 __all__ = ['export_learner', 'load_init', 'check_same_data', 'checked_files', 'check_batches', 'run_record', 'log_header',
-           'history_results', 'result_lines', 'score_test', 'reopen_run', 'open_run', 'finish_run', 'show_progress',
-           'progress_bars', 'run_training', 'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase',
-           'make_phases', 'two_phases', 'config_phases', 'fit_phase', 'progressive_fit', 'two_phase_fit',
-           'fit_from_config', 'adapt_bn_stats', 'TrainingError', 'TrainingInterrupted', 'RunDirError', 'is_run_dir',
-           'prepare_run_dir', 'check_writable', 'default_run_dir', 'check_free_space', 'claim_run_dir']
+           'history_results', 'result_lines', 'score_test', 'reopen_run', 'open_run', 'finish_run', 'run_training',
+           'latest_checkpoint', 'resume_training', 'Phase', 'apply_phase', 'make_phases', 'two_phases', 'config_phases',
+           'fit_phase', 'progressive_fit', 'two_phase_fit', 'fit_from_config', 'adapt_bn_stats', 'TrainingError',
+           'TrainingInterrupted', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'check_writable', 'default_run_dir',
+           'check_free_space', 'claim_run_dir']
 
 # %% ../nbs/04c_train.ipynb #edebdc46
 # Fitting lives one floor down (`twophase.phase`, `twophase.fit`); users import it from here as the README shows
@@ -246,15 +242,6 @@ def finish_run(learn:Learner, cfg:TwoPhaseConfig, run_dir:Path, hist, secs:float
     for line in result_lines(results): log(line)
     save_config(cfg, run_dir/'config.json', **extra, results=results)
     if (t := getattr(learn, 'tracker', None)): t.log_files(run_dir/'logs'); t.close()
-
-# %% ../nbs/04c_train.ipynb #3f72bc14
-def show_progress() -> bool:
-    "Whether fastai's progress bars can draw here: on a terminal or in a notebook (not into a pipe or a file)"
-    return in_notebook() or sys.stdout.isatty()
-
-def progress_bars(learn:Learner, show:bool):
-    "fastai's progress bars and metrics table if `show`; else neither, and the run log's one line per epoch is the output"
-    return nullcontext() if show else ContextManagers([learn.no_bar(), learn.no_logging()])
 
 # %% ../nbs/04c_train.ipynb #2b87e506
 def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
