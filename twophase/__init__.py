@@ -7,8 +7,9 @@ Modules:
 
 import warnings as _warnings
 
-# fastai's layers call `torch.jit.script` as they are imported, which torch 2.14 deprecates with a FutureWarning that
-# a user of twophase can do nothing about; that one message (and nothing else) is silenced for every twophase import.
-_warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+# fastai's layers call `torch.jit.script` as they are imported, which torch 2.14 deprecates with a FutureWarning ("is
+# deprecated"; "is not supported" on Python 3.14+) that a user of twophase can do nothing about; that message (and
+# nothing else) is silenced for every twophase import.
+_warnings.filterwarnings('ignore', message='`torch.jit.script` is ', category=FutureWarning)
 
 __version__ = "0.1.0"

@@ -263,11 +263,11 @@ def apply_precision(learn:Learner, precision:str='fp32', device=None) -> Learner
 
 # %% ../nbs/02_model.ipynb #9e37a4c9
 def autocast_for(learn:Learner):
-    "The autocast `learn` trains under, for passes that run its model outside `fit` (BatchNorm adaptation, the feature cache)"
-    p = getattr(learn, 'precision', 'fp32')
-    if p == 'fp32': return nullcontext()
-    dev = torch.device(getattr(learn.dls, 'device', None) or 'cpu')
-    return torch.autocast(dev.type, dtype=torch.bfloat16 if p == 'bf16' else torch.float16)
+    "The autocast `learn` trains under (from its mixed-precision callback), for passes that run its model outside `fit`"
+    mp = next((cb for cb in getattr(learn, 'cbs', []) if isinstance(cb, MixedPrecision)), None)
+    if mp is None: return nullcontext()
+    dev = 'cpu' if isinstance(mp, CPUMixedPrecision) else torch.device(getattr(learn.dls, 'device', None) or 'cuda').type
+    return torch.autocast(dev, dtype=torch.bfloat16 if AMPMode(mp.amp_mode) == AMPMode.BF16 else torch.float16)
 
 # %% ../nbs/02_model.ipynb #26aa4b16
 def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:

@@ -14,15 +14,16 @@ from .config import TwoPhaseConfig, save_config
 from .data import dataset_summary
 
 # %% auto #0
-__all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'check_writable',
-           'default_run_dir', 'claim_run_dir', 'ensure_run_config', 'check_free_space']
+__all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'mark_run_dir',
+           'check_writable', 'default_run_dir', 'claim_run_dir', 'ensure_run_config', 'check_free_space']
 
 # %% ../nbs/04a_rundir.ipynb #820e643a
 class RunDirError(RuntimeError):
     "The run directory exists or cannot be written; the message says how to fix it"
 
 # %% ../nbs/04a_rundir.ipynb #d3c17145
-RUN_OUTPUTS = ('config.json', 'dataset.json', 'logs', 'models', 'report', 'export.pkl', 'test_predictions.csv')
+RUN_OUTPUTS = ('config.json', 'dataset.json', 'logs', 'models', 'report', 'export.pkl', 'test_predictions.csv',
+               'tracking.json', 'mlflow.db', 'mlflow-artifacts', 'tensorboard')
 RUN_MARKER = '.twophase-run'  # written into every run directory: --overwrite only ever touches folders that have it
 
 def is_run_dir(p:Path) -> bool:
@@ -57,6 +58,10 @@ def prepare_run_dir(out, overwrite:bool=False, data=None, log=print) -> Path:
             else: (out/n).unlink()
         if removed: log(f"--overwrite: removed the earlier run's {', '.join(removed)} from {out}")
     out = check_writable(out)
+    return mark_run_dir(out)
+
+def mark_run_dir(out:Path) -> Path:
+    "Write the marker that makes `out` a twophase run directory (what `--overwrite` and `load_run` trust)"
     (out/RUN_MARKER).write_text(f"twophase run directory; --overwrite may replace {', '.join(RUN_OUTPUTS)}\n")
     return out
 
@@ -92,7 +97,9 @@ def claim_run_dir(run_dir:Path, overwrite:bool=False):
 
 # %% ../nbs/04a_rundir.ipynb #b026ffed
 def ensure_run_config(learn:Learner, run_dir:Path):
-    "Write `run_dir`/config.json from `learn`'s DataLoaders if there is none"
+    "Mark `run_dir` as a twophase run; write its config.json from `learn`'s DataLoaders if there is none"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir/RUN_MARKER).exists(): mark_run_dir(run_dir)
     if (run_dir/'config.json').exists() or not hasattr(learn.dls, 'rebuild'): return
     known = {f.name for f in fields(TwoPhaseConfig)}
     kw = {k: v for k, v in learn.dls.rebuild.keywords.items() if k in known}

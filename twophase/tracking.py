@@ -11,7 +11,7 @@ from pathlib import Path
 from fastai.vision.all import Callback
 from .config import ConfigError
 from .files import atomic_write_json
-from .callbacks import RunLogger, RunLog
+from .callbacks import Checkpointer, RunLog
 
 # %% auto #0
 __all__ = ['BACKENDS', 'require', 'epoch_metrics', 'TensorBoardRun', 'MLflowRun', 'Tracker']
@@ -33,8 +33,8 @@ def epoch_metrics(row:dict) -> dict:
 # %% ../nbs/04a_tracking.ipynb #70d066cb
 class TensorBoardRun:
     "Event files under `RUN/tensorboard` (torch's `SummaryWriter`): one scalar per history column, the epoch as the step"
-    def __init__(self, run_dir, params:dict, uri=None):
-        self.dir, self.writer, self.phase = Path(run_dir)/'tensorboard', None, None
+    def __init__(self, run_dir, params:dict, uri=None, resume:bool=False):
+        self.dir, self.writer, self.phase = Path(run_dir)/'tensorboard', None, None  # a resume appends event files
         self._w().add_text('config', '\n'.join(f'    {k} = {v!r}' for k, v in params.items()), 0)
     def _w(self):
         from torch.utils.tensorboard import SummaryWriter
@@ -56,14 +56,15 @@ class TensorBoardRun:
 # %% ../nbs/04a_tracking.ipynb #2635883f
 class MLflowRun:
     "One MLflow run in a SQLite store under the run directory (or at `uri`): params, per-epoch metrics, artifacts"
-    def __init__(self, run_dir, params:dict, uri=None):
+    def __init__(self, run_dir, params:dict, uri=None,
+                 resume:bool=False): # go on in the tracked run this run directory started (tracking.json)
         from mlflow import MlflowClient
         from mlflow.entities import Param
         run_dir = Path(run_dir).absolute()
         self.uri = uri or f"sqlite:///{run_dir/'mlflow.db'}"
         self.client, state = MlflowClient(tracking_uri=self.uri), run_dir/'tracking.json'
         prev = json.loads(state.read_text()) if state.exists() else {}
-        if prev.get('uri') == self.uri and prev.get('run_id'):  # a resumed run goes on in the tracked run it started
+        if resume and prev.get('uri') == self.uri and prev.get('run_id'):  # a resumed run goes on in the tracked run it started
             self.run_id = prev['run_id']; self.client.update_run(self.run_id, 'RUNNING'); return
         exp = self.client.get_experiment_by_name('twophase')
         exp_id = exp.experiment_id if exp else self.client.create_experiment(
@@ -85,11 +86,11 @@ BACKENDS = dict(tensorboard=TensorBoardRun, mlflow=MLflowRun)
 
 class Tracker(Callback):
     "Send each epoch the run history gains to a tracking backend: one tracked run across all phases"
-    order = RunLogger.order + 1  # after the history row exists
-    def __init__(self, kind:str, run_dir, params:dict, uri=None, log:RunLog|None=None):
+    order = Checkpointer.order + 1  # after the epoch's checkpoint: an epoch a resume repeats was never sent
+    def __init__(self, kind:str, run_dir, params:dict, uri=None, log:RunLog|None=None, resume:bool=False):
         require(kind)
         self.kind, self.log, self.failed, self.sent = kind, log or RunLog(echo=False), False, None
-        self.backend = BACKENDS[kind](run_dir, params, uri)
+        self.backend = BACKENDS[kind](run_dir, params, uri, resume)
     def _safely(self, what, f, *args):
         if self.failed: return
         try: f(*args)
@@ -105,4 +106,7 @@ class Tracker(Callback):
     def log_files(self, folder):
         "Send the files of `folder` (the run's logs, its report) as artifacts"
         if Path(folder).is_dir(): self._safely(f'sending {folder}', self.backend.log_files, folder)
-    def close(self, ok:bool=True): self._safely('closing the run', self.backend.close, ok)
+    def close(self, ok:bool=True):
+        "End the tracked run (FAILED if `ok` is False), also after an earlier failure"
+        try: self.backend.close(ok)
+        except Exception as e: self.log(f"tracker {self.kind}: closing the run failed ({type(e).__name__}: {e})")

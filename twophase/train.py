@@ -118,7 +118,8 @@ def run_record(cfg:TwoPhaseConfig, data, dls, summary:dict, phases:list, command
     "What config.json records about the run besides its config (a resumed run keeps its start and command)"
     started = datetime.datetime.now().isoformat(timespec='seconds')
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights)), data_resolved=str(Path(data).resolve()), command=command, started=started,
-                 device=str(dls.device or 'cpu'), torch_threads=torch.get_num_threads(), world_size=world_size(),
+                 device=str(dls.device or 'cpu'), precision_resolved=resolve_precision(cfg.precision, dls.device),
+                 torch_threads=torch.get_num_threads(), world_size=world_size(),
                  global_bs=cfg.bs * world_size() * cfg.accum, lr_factor=lr_factor(cfg),
                  phases=[asdict(p) for p in phases], typed_paths=typed or {}, **({'resumed': resumed} if resumed else {}))
     if prev: extra.update(started=prev.get('started', started), command=prev.get('command', command),
@@ -160,7 +161,7 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     learn = learner_from_config(cfg, dls, path=run_dir, cbs=cbs)
     if cfg.init_from and not ckpt: load_init(learn, cfg.init_from, log)
     if cfg.tracker != 'none' and is_main():
-        learn.add_cb(t := Tracker(cfg.tracker, run_dir, asdict(cfg), uri=cfg.tracking_uri, log=log))
+        learn.add_cb(t := Tracker(cfg.tracker, run_dir, asdict(cfg), uri=cfg.tracking_uri, log=log, resume=ckpt is not None))
         log(f"tracking: {cfg.tracker}; to look: {t.backend.show()}")
     return learn, dls, summary, extra
 
@@ -269,12 +270,11 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
     try:
         with distributed(learn), progress_bars(learn, echo and show_progress()):
             hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
+        secs = time.time() - t0
+        if main: finish_run(learn, cfg, run_dir, hist, secs, t_start, summary, extra, log)
     except BaseException:
         if (t := getattr(learn, 'tracker', None)): t.close(ok=False)
         raise
-    secs = time.time() - t0
-    if not main: return learn, run_dir
-    finish_run(learn, cfg, run_dir, hist, secs, t_start, summary, extra, log)
     return learn, run_dir
 
 # %% ../nbs/04c_train.ipynb #3517abb4
