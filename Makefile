@@ -8,7 +8,7 @@ DATA    ?=
 WEIGHTS ?=
 ARGS    ?=
 
-.PHONY: install train test test-quick clean-nbs
+.PHONY: install train test test-quick clean-nbs docs browser
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,11 +27,24 @@ train: install
 # (~100 MB each) under a private TMPDIR that is removed afterwards, pass or fail.
 TESTRUN = t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && export TMPDIR=$$t &&
 
-test: install
+# the docs-site and `twophase serve` tests drive Debian's Chromium (headless, through Playwright): installed here with
+# apt-get when missing and this runs as root; otherwise those tests are skipped (CI sets TWOPHASE_REQUIRE_BROWSER=1,
+# which makes a missing browser a failure)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  echo "installing Debian's chromium for the browser tests" && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "note: no chromium (Debian package 'chromium'); the browser tests will be skipped"
+
+test: install browser
 	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
 
 test-quick: install
 	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing
+
+# the documentation site, from the notebooks, into _docs/ (tools/build_docs.py: nbdev + Quarto or MkDocs)
+docs: install
+	$(BIN)/python tools/build_docs.py $(ARGS)
 
 # after editing notebooks: export the modules and strip outputs/metadata before committing
 clean-nbs: install

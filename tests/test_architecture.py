@@ -15,7 +15,7 @@ FLOORS = [
     ['fit'],                             # fit_phase, progressive_fit, two_phase_fit
     ['train'],                           # runs: run directory, config-driven runs, resume, export
     ['plots', 'diagnose', 'predict'],    # loading a run and its plots; training-health rules; prediction, ONNX
-    ['interpret'],                       # the run report (re-exports the three below it)
+    ['interpret', 'serve'],              # the run report (re-exports the three below it); the Gradio demo
     ['compare_report', 'ensemble'],
     ['compare'],
     ['cli'],

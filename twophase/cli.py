@@ -28,11 +28,13 @@ from dataclasses import replace
 import json
 import pandas as pd
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
+from functools import partial
+from .serve import serve, is_loopback, require_gradio
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 'add_tool_parsers', 'build_parser',
            'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'cmd_report', 'cmd_evaluate', 'cmd_predict',
-           'cmd_export', 'cmd_compare', 'main']
+           'cmd_export', 'cmd_serve', 'cmd_compare', 'main']
 
 # %% ../nbs/07_cli.ipynb #3fdd79ff
 def add_train_parser(sub):
@@ -95,7 +97,7 @@ def add_compare_parser(sub):
 
 # %% ../nbs/07_cli.ipynb #eca9c301
 def add_tool_parsers(sub):
-    "`twophase check`, `report`, `evaluate`, `predict` and `export`"
+    "`twophase check`, `report`, `evaluate`, `predict`, `serve` and `export`"
     c = sub.add_parser('check', help='check a dataset folder: unreadable, odd, huge, tiny, duplicate images; class folders')
     c.add_argument('data', help='dataset folder')
     c.add_argument('--strict', action='store_true', help='exit non-zero on warnings too')
@@ -116,6 +118,13 @@ def add_tool_parsers(sub):
     pr.add_argument('images', nargs='+', help='image files or folders (searched recursively)')
     pr.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentations")
     pr.add_argument('--csv', help='write predictions here (default: RUN_DIR/predictions.csv)')
+    s = sub.add_parser('serve', help='web demo of a trained run (Gradio): drop or paste an image, see its top classes and Grad-CAM')
+    s.add_argument('run_dir', help='a twophase run directory')
+    s.add_argument('--host', default='127.0.0.1', help='address to listen on (default: %(default)s, this machine only; '
+                   '0.0.0.0 listens on every network interface)')
+    s.add_argument('--port', type=int, default=7860, help='port (default: %(default)s)')
+    s.add_argument('--k', type=int, default=3, help='classes shown per image (default: %(default)s)')
+    s.add_argument('--examples', type=int, default=8, help="validation images offered as examples (default: %(default)s; 0: none)")
     x = sub.add_parser('export', help='export a run for deployment (ONNX)')
     x.add_argument('run_dir', help='a twophase run directory')
     x.add_argument('--onnx', action='store_true', help='write an ONNX model (input: RGB in [0,1], NCHW; output: probabilities)')
@@ -244,6 +253,16 @@ def cmd_export(ns, argv):
           f"centre-crop to a square, resize to {size}x{size}; ImageNet normalisation is inside the model\n"
           f"  output: class probabilities. onnxruntime vs PyTorch: max abs diff {diff:.2e}")
 
+# %% ../nbs/07_cli.ipynb #7ea5050a
+def cmd_serve(ns, argv):
+    if not 1 <= ns.port <= 65535: raise ConfigError(f"--port must be from 1 to 65535, got {ns.port}")
+    if ns.k < 1 or ns.examples < 0: raise ConfigError(f"--k must be at least 1 and --examples at least 0, got {ns.k} and {ns.examples}")
+    require_gradio()
+    if not is_loopback(ns.host):
+        print(f"twophase serve: listening on {ns.host}: anyone who can reach this machine on port {ns.port} can use the demo "
+              f"(the default, 127.0.0.1, keeps it to this machine)", file=sys.stderr)
+    serve(ns.run_dir, host=ns.host, port=ns.port, k=ns.k, n_examples=ns.examples, log=partial(print, flush=True))
+
 # %% ../nbs/07_cli.ipynb #23cf42c9
 def cmd_compare(ns, argv):
     if ns.summary_only:
@@ -261,7 +280,7 @@ def cmd_compare(ns, argv):
     print(score_table(agg).to_string(index=False))
 
 # %% ../nbs/07_cli.ipynb #a68e25d4
-COMMANDS = dict(compare=cmd_compare, train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, export=cmd_export)
+COMMANDS = dict(compare=cmd_compare, train=cmd_train, check=cmd_check, report=cmd_report, evaluate=cmd_evaluate, predict=cmd_predict, serve=cmd_serve, export=cmd_export)
 
 # %% ../nbs/07_cli.ipynb #181a2a4f
 def _sigterm(signum, frame): raise KeyboardInterrupt(f"signal {signum}")

@@ -26,7 +26,8 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
     "The exported learner of `run_dir`, with the run's DataLoaders (train/valid) rebuilt if `with_data`"
     run_dir = Path(run_dir)
     if not (run_dir/'export.pkl').exists():
-        raise FileNotFoundError(f"{run_dir/'export.pkl'} not found: is {run_dir} a finished twophase run directory?")
+        raise FileNotFoundError(f"{run_dir} has no trained model ({run_dir/'export.pkl'} not found): give the folder of a finished "
+                                f"run; `twophase train DATA --out RUN_DIR` writes one")
     if not is_run_dir(run_dir):  # unpickling runs code: load only what twophase itself wrote
         raise FileNotFoundError(f"{run_dir} is not a twophase run directory (no {RUN_MARKER}): twophase loads only models it "
                                 f"exported itself, because loading an export.pkl runs code stored in it (pickle). For another "
