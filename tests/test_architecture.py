@@ -1,13 +1,12 @@
 """The package's floors: every module imports only modules on lower floors (so there is no import circle), as the
 README's "Architecture" section draws them. A new module must be given its floor here."""
 import ast, json, re
-from pathlib import Path
 from conftest import ROOT
 
 # lowest first; a module may import any module on an earlier line
 FLOORS = [
     ['files', 'knobs'],                  # atomic writes, signals held back during them; a config's vocabulary
-    ['config', 'stats', 'layout'],       # settings; statistics; dataset folders on disk
+    ['config', 'stats', 'layout', 'balance'],  # settings; statistics; dataset folders on disk; class balance
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],
     ['phase', 'metrics', 'rundir', 'tracking'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow

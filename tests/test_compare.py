@@ -1,9 +1,7 @@
 """`twophase compare` and honest scores, end to end at tiny sizes: recipes do what their names say, a SIGKILLed compare
 continues without retraining, `--test` refuses other classes, `evaluate --data` agrees with the run's own numbers."""
-import json, os, signal, subprocess, sys, time
-from pathlib import Path
+import json, os, signal, subprocess, time
 import pandas as pd
-import pytest
 import torch
 from conftest import DATA, WEIGHTS, BIN, SHARED, twophase
 from twophase.compare import run_config

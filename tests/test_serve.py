@@ -53,7 +53,7 @@ def test_upload_shows_predicted_class_and_gradcam(run, page, tmp_path):
         assert page.get_by_text('Examples').first.is_visible()
         screenshot(page, 'serve-upload', tmp_path)
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C: the server closes and the command exits
+        proc.send_signal(signal.SIGTERM)  # as Ctrl-C (which a background job, like CI, may have ignored): the server closes
         try: out = proc.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired: proc.kill(); raise
     assert proc.returncode == 0 and f'on http://127.0.0.1:{port}/' in out, out[-2000:]

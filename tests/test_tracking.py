@@ -1,6 +1,6 @@
 """--tracker tensorboard|mlflow from the CLI: every epoch's valid accuracy read back through each library's own reader
 equals the run's CSV, and the README's commands to look at them (tensorboard --logdir, mlflow ui) serve a page."""
-import json, socket, subprocess, sys, time, urllib.request
+import json, socket, subprocess, time, urllib.request
 import pandas as pd
 import pytest
 from conftest import BIN, WEIGHTS, twophase

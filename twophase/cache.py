@@ -14,6 +14,7 @@ __all__ = ['CACHE_AT', 'WHAT', 'model_tail', 'has_block_dropout', 'why_not', 'ev
 # %% ../nbs/04a_cache.ipynb #b25381a3
 import time
 from contextlib import contextmanager, nullcontext
+import numpy as np
 import torch
 from torch import nn
 from fastai.vision.all import Learner, DataLoader, DataLoaders
@@ -111,19 +112,20 @@ class FeatureSet:
 
 # %% ../nbs/04a_cache.ipynb #3d62d587
 class FeatureDL(DataLoader):
-    "`DataLoader` over a `FeatureSet` of `n` images x `views` views"
-    def __init__(self, dataset, views:int=1, **kwargs):
-        self.views = views
+    "`DataLoader` over a `FeatureSet` of `n` images x `views` views; `wgts`: draw images as `WeightedDL` does (balanced sampler)"
+    def __init__(self, dataset, views:int=1, wgts=None, **kwargs):
+        self.views, self.wgts = views, wgts
         super().__init__(dataset, n=len(dataset) // views, **kwargs)
     def get_idxs(self):
-        idxs = super().get_idxs()
+        weighted = self.wgts is not None and self.shuffle and self.n
+        idxs = list(np.random.choice(self.n, self.n, p=self.wgts)) if weighted else super().get_idxs()
         return idxs if self.views == 1 else [i + self.n * self.rng.randrange(self.views) for i in idxs]
 
 # %% ../nbs/04a_cache.ipynb #48ea1e53
 def feature_dls(dls, train:FeatureSet, valid:FeatureSet, views:int=1) -> DataLoaders:
     "`DataLoaders` over cached features that load like `dls` (batch size, order, device) and carry its attributes"
     t, v = dls.train, dls.valid
-    tdl = FeatureDL(train, views, bs=t.bs, shuffle=t.shuffle, drop_last=t.drop_last, device=dls.device)
+    tdl = FeatureDL(train, views, wgts=getattr(t, 'wgts', None), bs=t.bs, shuffle=t.shuffle, drop_last=t.drop_last, device=dls.device)
     tdl.rng.setstate(t.rng.getstate())
     vdl = FeatureDL(valid, bs=v.bs, shuffle=False, drop_last=False, device=dls.device)
     fdls = DataLoaders(tdl, vdl, device=dls.device)

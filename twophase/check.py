@@ -20,6 +20,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastai.vision.all import PILImage, image_extensions
 from .layout import find_layout, split_roots, walk
+from .balance import balance_line, balance_warning
 
 # %% ../nbs/01_check.ipynb #b89d4dac
 def to_rgb(im:Image.Image) -> Image.Image:
@@ -91,6 +92,7 @@ class CheckReport:
     layout: str
     files: dict = field(default_factory=dict)  # split -> usable image files
     findings: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)  # split -> {class: usable images}
 
     def add(self, kind, action, path, message): self.findings.append(Finding(kind, action, str(path), message))
     def of(self, action): return [f for f in self.findings if f.action == action]
@@ -105,12 +107,18 @@ class CheckReport:
     def summary(self, max_lines:int=20) -> str:
         "Readable summary: usable images per split, a table of findings, then the first findings in full"
         lines = [f"dataset check of {self.path} ({self.layout}): " + ', '.join(f"{s} {len(f)} usable images" for s, f in self.files.items())]
+        if (tr := self.train_counts): lines.append(balance_line(tr))
         if not self.findings: return lines[0] + '; nothing to report'
         lines.append(self.table().to_string(index=False))
         for f in sorted(self.findings, key=lambda f: ACTIONS.index(f.action))[:max_lines]:
             lines.append(f"  [{f.action}] {f.path}: {f.message}")
         if len(self.findings) > max_lines: lines.append(f"  ... and {len(self.findings) - max_lines} more (see the full list with `twophase check DATA`)")
         return '\n'.join(lines)
+
+    @property
+    def train_counts(self) -> dict:
+        "{class: usable images} of the training split (of the whole folder when it is split at random)"
+        return self.counts.get('train') or self.counts.get('all') or {}
 
     def problems(self, strict:bool=False) -> list:
         "Findings that stop a run: errors, and warnings too when `strict`"
@@ -174,6 +182,7 @@ def check_split(root:Path, split:str, rep:CheckReport, digests:dict, max_pixels:
             rep.add('nested', 'warning', f, f"is in a nested folder; labelled '{label(f)}' (its top-level class folder)")
         digests[_digest(f)].append((split, f))
     counts = Counter(label(f) for f in good)
+    rep.counts[split] = {d.name: counts[d.name] for d in dirs if counts[d.name]}
     for d in dirs:
         if not counts[d.name]: rep.add('empty_class', 'warning', d, "class folder has no usable images; the class is left out")
     return good, {c for c in counts if counts[c]}
@@ -223,4 +232,6 @@ def check_dataset(path, # dataset folder
         rep.files[split], classes[split] = check_split(root, split, rep, digests, max_pixels, min_size, full)
     check_duplicates(digests, rep)
     check_classes(path, layout, classes, rep)
+    if len(rep.train_counts) > 1 and (w := balance_warning(rep.train_counts)):
+        rep.add('imbalance', 'warning', next(iter(split_roots(path, layout).values())), w)
     return rep

@@ -20,7 +20,7 @@ from .model import WeightsError
 from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
 from .stats import fmt_acc
 from .metrics import score_folder
-from .compare_report import write_report, aggregate, score_table
+from .compare_report import write_report, aggregate, score_table, SCORES
 from .compare import compare, parse_recipe, RECIPES
 from .ensemble import train_ensemble, finished
 from .train import default_run_dir
@@ -91,6 +91,9 @@ def add_compare_parser(sub):
     cp.add_argument('--test', help='folder of class folders: every run is scored on it')
     cp.add_argument('--out', help='compare directory (default: compare/<dataset>-<time>); rerun with the same --out to continue')
     cp.add_argument('--reference', help='the recipe the others are compared with (default: two_phase if given, else the first)')
+    cp.add_argument('--score', choices=list(SCORES), default=None, help="what each run is scored by: accuracy (default), "
+                    "balanced_accuracy or macro_f1 (imbalanced data: they do not hide a minority class); with --summary-only, "
+                    "re-scores a finished compare")
     cp.add_argument('--echo', action='store_true', help="print every run's training log too")
     cp.add_argument('--summary-only', action='store_true', help='rebuild summary.csv and the report from the run directories in --out; train nothing')
     add_config_args(cp, skip=('data', 'out', 'overwrite', 'test', 'seed', 'report'))
@@ -193,8 +196,10 @@ def cmd_train(ns, argv):
         print(f"report: {md} (and report.html)")
         if (t := getattr(learn, 'tracker', None)): t.log_files(Path(run_dir)/'report'); t.close()  # the report too
     hist = learn.history if learn is not None else pd.read_csv(Path(run_dir)/'logs'/'training_metrics.csv')
-    n_valid = json.loads((Path(run_dir)/'config.json').read_text())['results'].get('n_valid')
-    print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=n_valid)))
+    meta = json.loads((Path(run_dir)/'config.json').read_text())
+    print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=meta['results'].get('n_valid'),
+                                   per_class=(meta['results'].get('valid') or {}).get('recall'),
+                                   train_counts=(meta.get('dataset') or {}).get('train_per_class'))))
     print(f"run directory: {run_dir}")
 
 # %% ../nbs/07_cli.ipynb #87f9deb7
@@ -222,7 +227,8 @@ def cmd_evaluate(ns, argv):
     print(f"{'images in ' + str(ns.data) if ns.data else 'the validation set'} ({evs[False]['n']} images), model {Path(ns.run_dir)/'export.pkl'}")
     for tta, ev in evs.items():
         top5 = 'n/a (<= 5 classes)' if ev['top5'] is None else f"{ev['top5']:.4f}"
-        print(f"{'TTA' if tta else 'plain'}: top-1 {fmt_acc(ev['top1'], ev['n'])}  top-5 {top5}  loss {ev['loss']:.4f}")
+        print(f"{'TTA' if tta else 'plain'}: top-1 {fmt_acc(ev['top1'], ev['n'])}  top-5 {top5}  balanced accuracy "
+              f"{ev['balanced_accuracy']:.4f}  macro-F1 {ev['macro_f1']:.4f}  loss {ev['loss']:.4f}")
     print("per class (plain evaluation):")
     print(evs[False]['per_class'].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
 
@@ -267,7 +273,7 @@ def cmd_serve(ns, argv):
 def cmd_compare(ns, argv):
     if ns.summary_only:
         if not ns.out: raise ConfigError("--summary-only needs --out: the compare directory to summarise")
-        df = write_report(ns.out)
+        df = write_report(ns.out, score=ns.score)
         if df.empty: raise FileNotFoundError(f"no finished runs under {Path(ns.out)/'runs'}: is {ns.out} a compare directory?")
         return print(f"{len(df)} runs summarised -> {Path(ns.out)/'compare.md'} (and compare.html, summary.csv)")
     user = dict(parse_recipe(s) for s in ns.recipe)
@@ -275,7 +281,7 @@ def cmd_compare(ns, argv):
     recipes += [r for r in user if r not in recipes]
     common = {f.name: getattr(ns, f.name) for f in fields(TwoPhaseConfig) if hasattr(ns, f.name) and f.name not in ('data', 'test', 'out', 'overwrite', 'report')}
     df = compare(ns.data, recipes, seeds=ns.seeds, folds=ns.folds, test=ns.test, out=ns.out, user=user,
-                 reference=ns.reference, seed=ns.fold_seed, echo=ns.echo, **common)
+                 reference=ns.reference, seed=ns.fold_seed, score=ns.score or 'accuracy', echo=ns.echo, **common)
     agg = aggregate(df)
     print(score_table(agg).to_string(index=False))
 

@@ -17,7 +17,7 @@ from .stats import stratified_folds
 from .check import list_files, split_roots, ClassOf
 from .data import find_layout, count_train_images
 from .train import RunDirError
-from .compare_report import write_report, run_row
+from .compare_report import write_report, run_row, SCORES
 from .ensemble import train_ensemble, train_member
 
 # %% auto #0
@@ -118,19 +118,19 @@ def quiet_progress():
     finally: defaults.callbacks = old
 
 # %% ../nbs/06b_compare.ipynb #a8c0b5c5
-def _run_one(cfg, run_dir:Path, echo:bool):
+def _run_one(cfg, run_dir:Path, echo:bool, score:str='accuracy'):
     "Train one run into `run_dir`: reuse it when finished, resume it when half-done, start it otherwise"
-    row = run_row(run_dir)
+    row = run_row(run_dir, score)
     if row: return 'reused', row
     if cfg.ensemble > 1:
         if not (run_dir/'members').is_dir(): shutil.rmtree(run_dir, ignore_errors=True)
         how = 'resumed' if (run_dir/'members').is_dir() else 'trained'
         train_ensemble(cfg, command='twophase compare', echo=echo)
-        return how, run_row(run_dir)
-    return train_member(cfg, run_dir, echo, command='twophase compare'), run_row(run_dir)
+        return how, run_row(run_dir, score)
+    return train_member(cfg, run_dir, echo, command='twophase compare'), run_row(run_dir, score)
 
 # %% ../nbs/06b_compare.ipynb #94fe1e56
-def _spec(data, recipes, user, seeds, folds, test, common, reference, seed) -> dict:
+def _spec(data, recipes, user, seeds, folds, test, common, reference, seed, score='accuracy') -> dict:
     e1, e2 = common.get('epochs1', 10), common.get('epochs2', 30)
     how = (f"{folds}-fold cross-validation, stratified, over every image of {data} (fold seed {seed}): each image is "
            f"validated once, by a model that did not train on it." if folds else
@@ -140,7 +140,7 @@ def _spec(data, recipes, user, seeds, folds, test, common, reference, seed) -> d
                             "seeds share (pass --test DIR or use --folds for scores that generalise).")
     return dict(data=str(Path(data).expanduser().resolve()), mode='folds' if folds else 'seeds', seeds=seeds, folds=folds,
                 fold_seed=seed if folds else None, test=str(Path(test).expanduser().resolve()) if test else None,
-                common=common, reference=reference, how=how,
+                common=common, reference=reference, how=how, score=score,
                 recipes={r: dict(options=user[r] if r in user else recipe_options(r, None, e1, e2),
                                  what="user recipe" if r in user else RECIPES[r][0]) for r in recipes})
 
@@ -172,14 +172,14 @@ def check_compare_args(recipes, seeds:int|None, folds:int|None, common:dict) -> 
     return recipes, seeds
 
 # %% ../nbs/06b_compare.ipynb #cb5a2196
-def run_jobs(cfgs:dict, out:Path, what:str, echo:bool=False):
+def run_jobs(cfgs:dict, out:Path, what:str, echo:bool=False, score:str='accuracy'):
     "Run (or reuse, or resume) every `(recipe, repetition) -> config` of `cfgs` under `out`, rewriting the summary after each"
     jobs, done_s = list(cfgs.items()), []
     print(f"compare: {what} = {len(jobs)} runs -> {out}", flush=True)
     with quiet_progress():
         for i, ((r, rep), cfg) in enumerate(jobs, 1):
             ts = time.time()
-            how, row = _run_one(cfg, out/'runs'/r/rep, echo)
+            how, row = _run_one(cfg, out/'runs'/r/rep, echo, score)
             if how != 'reused': done_s.append(time.time() - ts)
             left = len(jobs) - i
             eta = f", about {sum(done_s) / len(done_s) * left / 60:.0f} min left" if done_s and left else ''
@@ -197,6 +197,7 @@ def compare(data, # dataset folder (as for `twophase train`)
             user:dict|None=None, # user recipes {name: options} (see `parse_recipe`)
             reference:str|None=None, # the recipe the others are compared with (default two_phase, else the first)
             seed:int=42, # the fold assignment's seed (folds only)
+            score:str='accuracy', # what a run is scored by: accuracy, balanced_accuracy or macro_f1 (on imbalanced data)
             echo:bool=False, # print every run's log too
             **common # options for every run (`TwoPhaseConfig` fields: size, arch, weights, epochs1, ...)
            ) -> pd.DataFrame:
@@ -215,10 +216,11 @@ def compare(data, # dataset folder (as for `twophase train`)
         for i, (rep, s) in enumerate(reps):
             cfgs[r, rep] = run_config(fold_dirs[i] if folds else data, r, common, user, seed=s, test=str(test) if test else None,
                                       out=str(out/'runs'/r/rep), report=False)
-    spec = check_spec(out, _spec(data, recipes, user, seeds, folds, test, common, reference, seed))
+    if score not in SCORES: raise ConfigError(f"compare: --score {score}: choose one of {', '.join(SCORES)}")
+    spec = check_spec(out, _spec(data, recipes, user, seeds, folds, test, common, reference, seed, score))
     out.mkdir(parents=True, exist_ok=True); atomic_write_json(out/'compare.json', spec)
     t0 = time.time()
-    run_jobs(cfgs, out, f"{len(recipes)} recipe(s) x {len(reps)} {'folds' if folds else 'seeds'}", echo)
+    run_jobs(cfgs, out, f"{len(recipes)} recipe(s) x {len(reps)} {'folds' if folds else 'seeds'}", echo, score)
     df = write_report(out)
     print(f"compare: done in {(time.time() - t0) / 60:.1f} min; {out/'compare.md'} (and compare.html, summary.csv)")
     return df

@@ -17,12 +17,14 @@ from .callbacks import save_fig
 from .interpret import render
 
 # %% auto #0
-__all__ = ['run_row', 'summarise', 'aggregate', 'against', 'plot_score_vs_wall', 'valid_curves', 'plot_curves', 'plot_per_class',
-           'score_table', 'verdict_table', 'against_blocks', 'write_report']
+__all__ = ['SCORES', 'run_row', 'summarise', 'aggregate', 'against', 'plot_score_vs_wall', 'valid_curves', 'plot_curves',
+           'plot_per_class', 'score_table', 'verdict_table', 'against_blocks', 'write_report']
 
 # %% ../nbs/06_compare_report.ipynb #20c836e2
-def run_row(run_dir) -> dict|None:
-    "The summary row of a finished run in `run_dir` (`runs/<recipe>/<seed|fold>-<k>`); None while it is unfinished"
+SCORES = dict(accuracy='top1', balanced_accuracy='balanced_accuracy', macro_f1='macro_f1')  # compare --score -> results key
+
+def run_row(run_dir, score:str='accuracy') -> dict|None:
+    "The summary row of a finished run in `run_dir` (`runs/<recipe>/<seed|fold>-<k>`), scored by `score`; None while unfinished"
     run_dir = Path(run_dir)
     try: meta = json.loads((run_dir/'config.json').read_text())
     except (OSError, ValueError): return None
@@ -30,26 +32,30 @@ def run_row(run_dir) -> dict|None:
     if not res.get('finished') or 'best_valid_accuracy' not in res: return None
     kind, _, k = run_dir.name.rpartition('-')
     test, valid = res.get('test') or {}, res.get('valid') or {}
-    last = valid.get('top1') if res.get('handed_over') == 'last' else res['final_valid_accuracy']  # no selection on these images
+    key = SCORES[score]
+    last = valid.get(key) if res.get('handed_over') == 'last' else res['final_valid_accuracy'] if key == 'top1' else None  # no selection on these images
     hist = pd.read_csv(run_dir/'logs'/'training_metrics.csv')
     recall = test.get('recall') or (valid.get('recall') if res.get('handed_over') == 'last' else None) or {}
     return dict(recipe=run_dir.parent.name, run=run_dir.name, kind=kind, k=int(k), seed=meta['config']['seed'],
-                score=test.get('top1', last), score_n=test.get('n', res.get('n_valid')),
-                score_on='test' if test else 'fold valid (last epoch)' if kind == 'fold' else 'valid (last epoch)',
-                test_accuracy=test.get('top1'), cv_accuracy=last if kind == 'fold' else None, best_valid_accuracy=res['best_valid_accuracy'],
+                score=test.get(key, last) if test else last, score_n=test.get('n', res.get('n_valid')),
+                score_on=('test' if test else 'fold valid (last epoch)' if kind == 'fold' else 'valid (last epoch)')
+                         + ('' if score == 'accuracy' else f", {score.replace('_', ' ')}"),
+                test_accuracy=test.get('top1'), test_balanced_accuracy=test.get('balanced_accuracy'), test_macro_f1=test.get('macro_f1'), cv_accuracy=last if kind == 'fold' else None, best_valid_accuracy=res['best_valid_accuracy'],
                 last_valid_accuracy=res['final_valid_accuracy'], n_valid=res.get('n_valid'),
                 wall_seconds=res.get('wall_seconds', res['seconds']), epochs=res['epochs'],
                 seconds_per_epoch=float(hist.seconds.mean()), resumed=bool(meta.get('resumed')),
                 **{f'recall_{c}': v for c, v in recall.items()})
 
 # %% ../nbs/06_compare_report.ipynb #28dd95eb
-def summarise(out) -> pd.DataFrame:
-    "One row per finished run under `out`/runs, in the order of `compare.json`'s recipes"
+def summarise(out, score:str|None=None) -> pd.DataFrame:
+    "One row per finished run under `out`/runs, in the order of `compare.json`'s recipes, scored by `score` (default: its spec's)"
     out = Path(out)
-    rows = [r for d in sorted((out/'runs').glob('*/*')) if d.is_dir() and (r := run_row(d))]
+    spec = json.loads((out/'compare.json').read_text()) if (out/'compare.json').exists() else {}
+    score = score or spec.get('score', 'accuracy')
+    rows = [r for d in sorted((out/'runs').glob('*/*')) if d.is_dir() and (r := run_row(d, score))]
     df = pd.DataFrame(rows)
     if df.empty: return df
-    order = list(json.loads((out/'compare.json').read_text()).get('recipes', {})) if (out/'compare.json').exists() else []
+    order = list(spec.get('recipes', {}))
     rank = {r: i for i, r in enumerate(order)}
     df['_o'] = df.recipe.map(lambda r: rank.get(r, len(rank)))
     return df.sort_values(['_o', 'recipe', 'k']).drop(columns='_o').reset_index(drop=True)
@@ -155,11 +161,11 @@ def against_blocks(vs:pd.DataFrame, ref:str) -> list:
                   "detectable difference at this number of runs.")]
 
 # %% ../nbs/06_compare_report.ipynb #53de7930
-def write_report(out, title:str|None=None) -> pd.DataFrame:
-    "Rebuild `summary.csv`, the figures, `compare.md` and `compare.html` of compare directory `out` from its runs"
+def write_report(out, title:str|None=None, score:str|None=None) -> pd.DataFrame:
+    "Rebuild `summary.csv`, the figures, `compare.md` and `compare.html` of compare directory `out` from its runs (`score`: see `SCORES`)"
     out = Path(out)
     spec = json.loads((out/'compare.json').read_text()) if (out/'compare.json').exists() else {}
-    df = summarise(out)
+    df = summarise(out, score)
     atomic_write_text(out/'summary.csv', df.to_csv(index=False))
     if df.empty: return df
     agg, ref = aggregate(df), spec.get('reference') or df.recipe.iloc[0]

@@ -10,16 +10,16 @@ import json, os, platform, argparse, shlex
 from dataclasses import dataclass, fields, asdict, replace
 from pathlib import Path
 from .files import atomic_write_json
-from .knobs import (ConfigError, ARCHS, UNFREEZE, BN_MODES, PRECISIONS, TRACKERS, TRAINABLE_NAMES, SCHEDULES, knob,
+from .knobs import (ConfigError, ARCHS, UNFREEZE, BN_MODES, PRECISIONS, TRACKERS, SAMPLERS, TRAINABLE_NAMES, SCHEDULES, knob,
                             LrError, lr_value, parse_phases, INT_RANGES, PRESETS, size_preset, parse_preset,
                             _check, _in_range, _finite)
-_all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError',
+_all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError',
          'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS', 'size_preset', 'parse_preset']  # the vocabulary, one floor down
 
 # %% auto #0
 __all__ = ['GROUP_TITLES', 'PATH_FIELDS', 'TwoPhaseConfig', 'validate_config', 'bn_mode', 'make_config', 'suggest_config',
            'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
-           'located_config', 'ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS',
+           'located_config', 'ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS',
            'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError', 'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS',
            'size_preset', 'parse_preset']
 
@@ -47,6 +47,11 @@ class TwoPhaseConfig:
     strict: bool = knob(False, "dataset check: warnings (tiny images, duplicates, nested folders, one-sided classes) stop the run too", 'data')
     max_pixels: int = knob(89_478_485, "dataset check: images with more pixels are skipped (decompression-bomb guard)", 'data')
     min_image_size: int = knob(32, "dataset check: images with a shorter side are reported as tiny", 'data')
+    # class balance
+    class_weights: str = knob('none', "weights of the classes in the loss: auto (inverse frequency: n_images / (n_classes x "
+                              "n_class), scikit-learn's 'balanced'), none, or a JSON file {class: weight}", 'balance')
+    sampler: str = knob('none', "training images per epoch: none (each once, shuffled) or balanced (drawn with replacement, "
+                        "each class equally often on average; fastai's WeightedDL)", 'balance', choices=SAMPLERS)
     # augmentation
     aug: bool = knob(True, "random-resized crops and flips of training images; --no-aug: centre crops (the feature cache "
                      "is then exact)", 'augmentation')
@@ -100,6 +105,8 @@ class TwoPhaseConfig:
                             "unstable, three_phase, regularised, lpft (head, then every layer: the study's most accurate) "
                             "(combine with commas, e.g. small,unstable)", 'phases')
     # schedule and optimiser
+    patience: int = knob(0, "early stopping per phase: a phase ends after this many epochs without a better valid "
+                         "accuracy, and the next starts (from the phase's best epoch, as always); 0 = off", 'phases')
     schedule: str = knob('flat_cos', "lr schedule (flat_cos: the phase's lr held for 3/4 of it, then annealed): one name for "
                          "every phase, or one per phase, e.g. const,cos "
                          f"({', '.join(SCHEDULES)})", 'schedule')
@@ -174,13 +181,15 @@ def validate_config(c:TwoPhaseConfig):
     _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
     for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
                        ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES),
-                       ('tracker', TRACKERS)):
+                       ('tracker', TRACKERS), ('sampler', SAMPLERS)):
         v = getattr(c, n)
         _check(v in allowed, n, f"unknown value {v!r}; choose one of {', '.join(allowed)}")
     n_phases = len(parse_phases(c.phases)) if c.phases else 3 if c.epochs3 else 2
     scheds = [x.strip() for x in str(c.schedule).split(',')]
     for x in scheds: _check(x in SCHEDULES, 'schedule', f"unknown schedule {x!r}; choose from {', '.join(SCHEDULES)}")
     _check(len(scheds) in (1, n_phases), 'schedule', f"{len(scheds)} schedules given for {n_phases} phases; give one, or one per phase")
+    _check(c.class_weights in ('none', 'auto') or str(c.class_weights).endswith('.json'), 'class_weights',
+           f"must be auto, none or a .json file {{class: weight}}, got {c.class_weights!r}")
     if c.preset is not None: parse_preset(c.preset)
 
 # %% ../nbs/00a_config.ipynb #9490edc7
@@ -215,7 +224,7 @@ def suggest_config(n_images:int, **overrides) -> TwoPhaseConfig:
     return make_config('auto', n_images=n_images, **overrides)
 
 # %% ../nbs/00a_config.ipynb #abe5d223
-GROUP_TITLES = dict(data='data', augmentation='augmentation (RandAugment, MixUp, CutMix: from phase 2 on)',
+GROUP_TITLES = dict(data='data', balance='class balance (imbalanced datasets)', augmentation='augmentation (RandAugment, MixUp, CutMix: from phase 2 on)',
                     regularisation='regularisation', model='model and weights',
                     phases='phases (what trains, how long, how fast)', schedule='schedule and optimiser',
                     speed='speed (feature cache, memory format, threads)', run='run directory and outputs')
@@ -283,14 +292,14 @@ def load_config(path) -> TwoPhaseConfig:
     return TwoPhaseConfig(**{k: v for k, v in d['config'].items() if k in known})
 
 # %% ../nbs/00a_config.ipynb #b1c608a4
-PATH_FIELDS = ('data', 'test', 'init_from', 'weights')
+PATH_FIELDS = ('data', 'test', 'init_from', 'weights', 'class_weights')
 
 def resolve_paths(cfg:TwoPhaseConfig) -> tuple:
     "(`cfg` with its local paths absolute, {field: value as typed} of the ones that changed)"
     new = {}
     for k in PATH_FIELDS:
         v = getattr(cfg, k)
-        if not v or (k == 'weights' and not Path(str(v)).expanduser().exists()): continue  # a torchvision weights name
+        if not v or (k in ('weights', 'class_weights') and not Path(str(v)).expanduser().exists()): continue  # a torchvision weights name, auto, none
         a = os.path.abspath(Path(str(v)).expanduser())
         if a != v: new[k] = a
     return replace(cfg, **new), {k: getattr(cfg, k) for k in new}

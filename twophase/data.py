@@ -7,8 +7,9 @@ Docs: https://twophase.github.io/twophase/data.html.md"""
 # %% auto #0
 __all__ = ['TrainFlip', 'default_data', 'default_workers', 'CentreResize', 'image_block', 'RandAugment', 'InFolder', 'load_image',
            'load_checked', 'crop_side', 'DecodedImages', 'StratifiedSplitter', 'SubsetSplitter', 'check_valid_classes',
-           'make_splitter', 'get_dls', 'dls_from_config', 'dataset_summary', 'dataset_fingerprint', 'fingerprint_diff',
-           'count_train_images', 'DatasetError', 'LAYOUT_HELP', 'find_layout', 'split_roots', 'split_sibling_warning']
+           'make_splitter', 'balance_sampler', 'get_dls', 'dls_from_config', 'dataset_summary', 'dataset_fingerprint',
+           'fingerprint_diff', 'count_train_images', 'DatasetError', 'LAYOUT_HELP', 'find_layout', 'split_roots',
+           'split_sibling_warning']
 
 # %% ../nbs/01a_data.ipynb #46f89ec7
 import os, random, math, hashlib
@@ -24,6 +25,8 @@ from .config import TwoPhaseConfig
 from .layout import DatasetError, LAYOUT_HELP, find_layout, split_roots, split_sibling_warning
 _all_ = ['DatasetError', 'LAYOUT_HELP', 'find_layout', 'split_roots', 'split_sibling_warning']  # re-exported: the dataset's layout, as users of `twophase.data` knew it
 from .check import CheckedImage, ClassOf, list_files, load_rgb
+from fastai.callback.data import WeightedDL
+from .balance import sample_weights, train_labels
 
 # %% ../nbs/01a_data.ipynb #3569081d
 def default_data() -> Path:
@@ -164,6 +167,12 @@ def make_splitter(layout:str, roots:dict, label, valid_pct:float, seed:int, subs
                 StratifiedSplitter(valid_pct, seed, label, roots['all']))
     return SubsetSplitter(splitter, subset_pct, seed, label) if subset_pct and subset_pct < 100 else splitter
 
+# %% ../nbs/01a_data.ipynb #edada739
+def balance_sampler(dls):
+    "Replace `dls.train` by fastai's `WeightedDL`: each epoch draws as many images, with replacement, each class equally often"
+    dls.train = dls.train.new(cls=WeightedDL, wgts=sample_weights(train_labels(dls)))
+    return dls
+
 # %% ../nbs/01a_data.ipynb #bfa77b24
 def get_dls(path, # dataset folder (see `find_layout`)
             size:int=224, # image size (square)
@@ -178,6 +187,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
             files:list|None=None, # the images to use (e.g. `check_dataset(path).good_files`); default: all listed
             subset_pct:float|None=None, # train on this % of the training images of every class (validation kept whole)
             decode_cache_mb:float=1024, # keep decoded, shrunk images in memory up to this size (0: off; needs num_workers=0)
+            sampler:str='none', # 'balanced': training images drawn with replacement, each class equally often (`balance_sampler`)
             **kwargs # passed on to `DataBlock.dataloaders`
            ):
     "fastai `DataLoaders` for a folder dataset"
@@ -199,17 +209,19 @@ def get_dls(path, # dataset folder (see `find_layout`)
     dls = dblock.dataloaders(list(files), bs=bs, num_workers=workers, **kwargs)
     dls.data_path, dls.layout, dls.size, dls.aug = path, layout, size, aug
     dls.randaug = (randaug_n, randaug_m) if aug and randaug_n else None
+    if sampler == 'balanced': balance_sampler(dls)
     # same data, split and classes with other settings: `dls.rebuild(size=224)` (progressive resizing)
     dls.rebuild = partial(get_dls, path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
                           aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, subset_pct=subset_pct,
-                          decode_cache_mb=decode_cache_mb, **kwargs)
+                          decode_cache_mb=decode_cache_mb, sampler=sampler, **kwargs)
     return dls
 
 # %% ../nbs/01a_data.ipynb #c52e54c5
 def dls_from_config(cfg:TwoPhaseConfig, path=None, **kwargs):
     "`get_dls` with the data settings of `cfg`"
     kw = dict(size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.num_workers,
-              min_scale=cfg.min_scale, aug=cfg.aug, subset_pct=cfg.subset_pct, decode_cache_mb=cfg.decode_cache_mb)
+              min_scale=cfg.min_scale, aug=cfg.aug, subset_pct=cfg.subset_pct, decode_cache_mb=cfg.decode_cache_mb,
+              sampler=cfg.sampler)
     return get_dls(path or cfg.data or default_data(), **{**kw, **kwargs})
 
 # %% ../nbs/01a_data.ipynb #cd51babf

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from .stats import wilson
+from .balance import BALANCE_WARN
 
 # %% ../nbs/05a_diagnose.ipynb #b03a4111
 @dataclass
@@ -84,6 +85,20 @@ def _valid_too_small(df, n_valid):
                 f"{spread:.1%} spread of valid accuracy over the last {WINDOW} epochs: this validation set cannot tell "
                 f"these epochs apart, so the best epoch is picked by chance and its accuracy is optimistic")
 
+# %% ../nbs/05a_diagnose.ipynb #27ca3b60
+def _minority_ignored(df, per_class, train_counts):
+    if per_class is None or not train_counts: return
+    if isinstance(per_class, pd.DataFrame): per_class = {r.cls: r.recall for r in per_class.itertuples() if r.support}
+    big = max(train_counts.values())
+    lost = [c for c, r in per_class.items() if r == 0 and train_counts.get(c, big) * BALANCE_WARN < big]
+    if not lost: return
+    last = df.iloc[-1]
+    bal = (f"; valid balanced accuracy {last.valid_balanced_accuracy:.1%} against accuracy {last.valid_accuracy:.1%}"
+           if 'valid_balanced_accuracy' in df else '')
+    return (', '.join(f"class '{c}' ({train_counts[c]} training images against {big})" for c in lost)
+            + f" {'is' if len(lost) == 1 else 'are'} never predicted correctly on the validation images (recall 0){bal}: "
+            "the model ignores a minority class -- not overfitting")
+
 # %% ../nbs/05a_diagnose.ipynb #3fa18d0b
 RULES = {
     'chance': (_chance, 'error', "check labels and folders: each class folder must hold only its class and train/valid must use "
@@ -97,24 +112,31 @@ RULES = {
     'valid_too_small': (_valid_too_small, 'warning', "judge the model on images it never saw (--test DIR, scored "
                         "when the run ends), compare recipes by cross-validation (twophase compare DATA --folds 5), or use more "
                         "validation images (a larger valid/ folder, or --valid-pct 0.3)."),
+    'minority_ignored': (_minority_ignored, 'warning', "weigh the classes in the loss (--class-weights auto) or sample them "
+                         "equally (--sampler balanced), add images of the minority class, and judge runs by balanced accuracy "
+                         "and macro-F1 (in the CSV, the report and twophase compare --score balanced_accuracy)."),
     'phase2_no_gain': (_phase2_no_gain, 'warning', "phase 2 adds nothing yet: try --lr2 auto or a higher --lr2, more --epochs2, "
                        "--unfreeze layer3; with very little data, phase 1 alone may be enough."),
 }
 
 # %% ../nbs/05a_diagnose.ipynb #14c7a3a4
-def diagnose(history, n_classes:int|None=None, n_valid:int|None=None) -> list:
+def diagnose(history, n_classes:int|None=None, n_valid:int|None=None,
+             per_class=None, # per-class validation table (`twophase.metrics.per_class`) or {class: recall}, for `minority_ignored`
+             train_counts:dict|None=None # training images per class, for `minority_ignored`
+            ) -> list:
     "Findings of every rule in `RULES` that fires on `history` (rows as in training_metrics.csv); `n_valid`: validation images"
     df = pd.DataFrame(history)
     if df.empty: return []
-    out, args = [], dict(chance=(n_classes,), valid_too_small=(n_valid,))
+    out, args = [], dict(chance=(n_classes,), valid_too_small=(n_valid,), minority_ignored=(per_class, train_counts))
     for name, (fn, sev, fix) in RULES.items():
         msg = fn(df, *args.get(name, ()))
         if msg: out.append(Diagnosis(name, sev, msg, fix))
+    if any(d.rule == 'minority_ignored' for d in out): out = [d for d in out if d.rule != 'overfitting']  # the gap is the ignored class
     return out
 
 # %% ../nbs/05a_diagnose.ipynb #6b7312d1
 def format_findings(findings) -> str:
     "Findings as text for the terminal"
     if not findings: return ("diagnosis: healthy -- no rule fired (overfitting, underfitting, instability, chance level, "
-                             "validation set size, phase 2 gain)")
+                             "validation set size, phase 2 gain, ignored minority class)")
     return '\n'.join(f"diagnosis [{f.severity}] {f.rule}: {f.message}\n    fix: {f.fix}" for f in findings)

@@ -29,6 +29,7 @@ from .diagnose import Diagnosis, diagnose, format_findings, RULES
 from .predict import image_files, predict_files, Deployable, export_onnx
 _all_ = ['load_run', 'plot_confusion', 'gradcam', 'plot_gradcam', 'plot_top_losses', 'spread_items', 'Diagnosis', 'diagnose',
          'format_findings', 'RULES', 'image_files', 'predict_files', 'Deployable', 'export_onnx', 'evaluate', 'score_folder']
+from .balance import balance_line, balance_warning
 
 # %% ../nbs/05c_interpret.ipynb #ea522fdb
 def _md_table(df:pd.DataFrame, fmt='{:.3f}') -> str:
@@ -85,9 +86,10 @@ def phase_table(hist:pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/05c_interpret.ipynb #83a94689
 def metrics_table(ev:dict, ev_tta:dict|None) -> pd.DataFrame:
-    "Top-1 with its interval, top-5 and loss of the plain evaluation (and the TTA one)"
+    "Top-1 with its interval, top-5, balanced accuracy, macro-F1 and loss of the plain evaluation (and the TTA one)"
     row = lambda name, e: dict(evaluation=name, top1=e['top1'], ci95=f"{e['top1_low']:.3f}-{e['top1_high']:.3f}", images=e['n'],
-                               top5=e['top5'] if e['top5'] is not None else 'n/a (<= 5 classes)', loss=e['loss'])
+                               top5=e['top5'] if e['top5'] is not None else 'n/a (<= 5 classes)',
+                               balanced_accuracy=e['balanced_accuracy'], macro_f1=e['macro_f1'], loss=e['loss'])
     return pd.DataFrame([row('plain', ev)] + ([row('TTA', ev_tta)] if ev_tta else []))
 
 # %% ../nbs/05c_interpret.ipynb #7f04efe5
@@ -96,10 +98,12 @@ def report_blocks(run_dir:Path, meta:dict, vocab:list, hist, ev:dict, ph, metric
     ds, cfg = meta.get('dataset', {}), meta['config']
     knobs = {k: cfg[k] for k in ('arch', 'weights', 'size', 'size1', 'bs', 'accum', 'epochs1', 'lr1', 'epochs2', 'lr2', 'lr_div',
                                  'unfreeze', 'epochs3', 'phases', 'schedule', 'randaug_n', 'mixup', 'cutmix', 'block_dropout',
-                                 'head_dropout', 'label_smoothing', 'preset') if k in cfg}
+                                 'head_dropout', 'label_smoothing', 'class_weights', 'sampler', 'patience', 'preset') if k in cfg}
     return [('h1', f'twophase report: {run_dir.name}'),
             ('p', f"Dataset {ds.get('path')} ({ds.get('layout')}): {ds.get('n_train')} training and {ds.get('n_valid')} "
-                  f"validation images, {len(vocab)} classes."),
+                  f"validation images, {len(vocab)} classes. "
+                  + (balance_line(ds['train_per_class']) + '.' + (' ' + w if (w := balance_warning(ds['train_per_class'])) else '')
+                     if ds.get('train_per_class') else '')),
             ('table', pd.DataFrame(dict(cls=vocab, train=[ds.get('train_per_class', {}).get(c) for c in vocab],
                                         valid=[ds.get('valid_per_class', {}).get(c) for c in vocab]))),
             ('h2', 'Config'), ('pre', '\n'.join(f'{k:16s} {v}' for k, v in knobs.items())),
@@ -141,7 +145,7 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
     members = getattr(learn.model, 'members', None)  # an ensemble: Grad-CAM of its first member
     plot_gradcam(learn if members is None else _member(learn, members[0]), n=n_cam, fname=rep/'gradcam.png')
     plot_top_losses(learn, ev['probs'], ev['targs'], ev['losses'], k=9, fname=rep/'top_losses.png')
-    findings = diagnose(hist, len(vocab), n_valid=ev['n'])
+    findings = diagnose(hist, len(vocab), n_valid=ev['n'], per_class=ev['per_class'], train_counts=meta.get('dataset', {}).get('train_per_class'))
     ph = phase_table(hist)
     metrics = metrics_table(ev, ev_tta)
     blocks = report_blocks(run_dir, meta, vocab, hist, ev, ph, metrics, findings)

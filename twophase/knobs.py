@@ -10,8 +10,8 @@ import math, argparse
 from dataclasses import field
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES', 'PRESETS',
-           'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'size_preset', 'parse_preset']
+__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES',
+           'PRESETS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'size_preset', 'parse_preset']
 
 # %% ../nbs/00_knobs.ipynb #c642e055
 class ConfigError(ValueError):
@@ -23,6 +23,7 @@ UNFREEZE = ('layer4', 'layer3', 'all')
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
 TRACKERS = ('none', 'tensorboard', 'mlflow')
+SAMPLERS = ('none', 'balanced')
 TRAINABLE_NAMES = ('head',) + UNFREEZE
 SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
 
@@ -72,7 +73,7 @@ INT_RANGES = {  # field: (lowest, highest, why the upper bound)
     'epochs1': (0, 10_000, ''), 'epochs2': (0, 10_000, ''), 'epochs3': (0, 10_000, ''), 'randaug_n': (0, 14, ''),
     'cache_views': (0, 1_000, ''), 'size': (16, 2048, '2048 px needs ~80x the memory of 224 px'),
     'size1': (16, 2048, '2048 px needs ~80x the memory of 224 px'), 'bs': (1, 65_536, ''), 'head_hidden': (1, 65_536, ''),
-    'accum': (1, 4096, ''), 'plateau_patience': (1, 10_000, ''), 'max_pixels': (1, 2**40, ''),
+    'accum': (1, 4096, ''), 'plateau_patience': (1, 10_000, ''), 'patience': (0, 10_000, ''), 'max_pixels': (1, 2**40, ''),
     'min_image_size': (1, 65_536, ''), 'ensemble': (1, 100, ''), 'seed': (0, 2**32 - 1, 'numpy seeds are 32-bit'),
     'keep_checkpoints': (1, 10_000, ''), 'threads': (1, 4096, ''), 'num_workers': (0, 256, '')}
 

@@ -15,6 +15,7 @@ from fastai.vision.all import Learner, Callback
 from .stats import wilson, fmt_acc
 from .check import check_dataset
 from .layout import DatasetError, find_layout, split_roots
+from .balance import balanced_scores
 
 # %% auto #0
 __all__ = ['FlipInput', 'get_probs', 'valid_preds', 'nll', 'topk_accuracy', 'per_class', 'confusion', 'metrics_of', 'evaluate',
@@ -72,11 +73,12 @@ def confusion(probs, targs, n:int) -> np.ndarray:
 
 # %% ../nbs/03c_metrics.ipynb #588aaa97
 def metrics_of(probs, targs, vocab) -> dict:
-    "top-1 with its Wilson interval, top-5 (None for <= 5 classes), loss, per-class table, confusion matrix"
+    "top-1 with its Wilson interval, top-5 (None for <= 5 classes), balanced accuracy, macro-F1, loss, per-class table, confusion matrix"
     losses, n = nll(probs, targs), len(targs)
     top1 = topk_accuracy(probs, targs, 1)
     lo, hi = wilson(round(top1 * n), n)
-    return dict(top1=top1, top1_low=lo, top1_high=hi, top5=topk_accuracy(probs, targs, 5), loss=losses.mean().item(), n=n,
+    return dict(top1=top1, top1_low=lo, top1_high=hi, top5=topk_accuracy(probs, targs, 5), **balanced_scores(probs, targs),
+                loss=losses.mean().item(), n=n,
                 per_class=per_class(probs, targs, vocab), confusion=confusion(probs, targs, len(vocab)),
                 probs=probs, targs=targs, losses=losses)
 
@@ -90,7 +92,8 @@ def evaluate(learn:Learner, tta:bool=False) -> dict:
 def describe(ev:dict, what:str='test') -> str:
     "One line: '`what` top-1 0.812 (95% CI 0.771-0.848, 400 images), top-5 ..., loss 0.51'"
     top5 = '' if ev.get('top5') is None else f", top-5 {ev['top5']:.3f}"
-    return f"{what} top-1 {fmt_acc(ev['top1'], ev['n'])}{top5}, loss {ev['loss']:.3f}"
+    bal = f", balanced accuracy {ev['balanced_accuracy']:.3f}, macro-F1 {ev['macro_f1']:.3f}" if 'balanced_accuracy' in ev else ''
+    return f"{what} top-1 {fmt_acc(ev['top1'], ev['n'])}{top5}{bal}, loss {ev['loss']:.3f}"
 
 # %% ../nbs/03c_metrics.ipynb #5369eb19
 def labelled_files(folder, # DIR/<class>/*.jpg
@@ -131,5 +134,6 @@ def score_folder(learn:Learner, folder, tta:bool|str=False, what:str='--test', l
 def score_summary(ev:dict) -> dict:
     "The JSON-able part of `ev`: accuracies with interval, loss, n, per-class recall"
     return dict(top1=ev['top1'], top1_low=ev['top1_low'], top1_high=ev['top1_high'], top5=ev['top5'], loss=ev['loss'],
+                balanced_accuracy=ev.get('balanced_accuracy'), macro_f1=ev.get('macro_f1'),
                 n=ev['n'], recall={r.cls: r.recall for r in ev['per_class'].itertuples()},
                 **({'path': ev['path']} if 'path' in ev else {}))

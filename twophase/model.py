@@ -19,6 +19,7 @@ from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L,
                                create_body, num_features_model)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
+from .balance import balanced_metrics, class_weights, class_counts
 
 # %% auto #0
 __all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
@@ -175,8 +176,8 @@ def top5_accuracy(inp, targ):
 
 # %% ../nbs/02_model.ipynb #ff12cd73
 def default_metrics(n_classes:int):
-    "accuracy, and top-5 accuracy when `n_classes` > 5 (it is meaningless, and fails, below that)"
-    return [accuracy] + ([top5_accuracy] if n_classes > 5 else [])
+    "accuracy, top-5 accuracy when `n_classes` > 5 (it is meaningless, and fails, below that), balanced accuracy, macro-F1"
+    return [accuracy] + ([top5_accuracy] if n_classes > 5 else []) + balanced_metrics()
 
 # %% ../nbs/02_model.ipynb #b35c1522
 def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
@@ -188,6 +189,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       train_bn:bool=False, # the same as bn='train'
                       block_dropout:float=0., # Dropout2d on every residual branch (reference recipe: 0.02)
                       label_smoothing:float=0., # label smoothing of the cross-entropy loss
+                      class_weights:list|None=None, # loss weight of each class (see `twophase.balance.class_weights`); None: unweighted
                       metrics=None, # default: `default_metrics(n_classes)`
                       wd:float=0.01, # decoupled weight decay
                       adam_eps:float=1e-5, # Adam's epsilon
@@ -202,7 +204,8 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     bn = 'train' if train_bn else bn
     if bn not in BN_MODES: raise ValueError(f"bn={bn!r}: choose one of {', '.join(BN_MODES)}")
     cbs = L(kwargs.pop('cbs', None)) + ([BnFreeze()] if bn in ('frozen', 'adapt') else [])
-    loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
+    w = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float, device=getattr(dls, 'device', None))
+    loss = LabelSmoothingCrossEntropyFlat(eps=label_smoothing, weight=w) if label_smoothing else CrossEntropyLossFlat(weight=w)
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, eps=adam_eps, sqr_mom=adam_beta2), wd=wd, splitter=two_phase_splitter,
                     metrics=default_metrics(n) if metrics is None else metrics, train_bn=bn == 'train', cbs=cbs, **kwargs)
     learn.bn_mode = bn
@@ -274,7 +277,7 @@ def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
     "`two_phase_learner` with the model settings of `cfg`"
     return apply_precision(two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
                              head_dropout=cfg.head_dropout, bn=bn_mode(cfg), block_dropout=cfg.block_dropout,
-                             label_smoothing=cfg.label_smoothing, wd=cfg.wd,
+                             label_smoothing=cfg.label_smoothing, class_weights=class_weights(cfg.class_weights, class_counts(dls)), wd=cfg.wd,
                              adam_eps=cfg.adam_eps, adam_beta2=cfg.adam_beta2, channels_last=cfg.channels_last, **kwargs),
                            cfg.precision)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fastcore.meta import delegates
 import numpy as np
-from fastai.vision.all import Learner, ReduceLROnPlateau, combined_cos
+from fastai.vision.all import Learner, ReduceLROnPlateau, combined_cos, Callback, CancelFitException
 from .config import TwoPhaseConfig, SCHEDULES, UNFREEZE, parse_phases
 from .model import GROUPS, TRAINABLE, param_counts
-from .callbacks import whole_model
+from .callbacks import whole_model, Checkpointer
 
 # %% auto #0
-__all__ = ['Phase', 'apply_phase', 'ResumablePlateau', 'phase_scheds', 'describe_phase', 'make_phases', 'two_phases',
-           'config_phases']
+__all__ = ['Phase', 'apply_phase', 'epochs_since_best', 'PhaseEarlyStopping', 'ResumablePlateau', 'phase_scheds',
+           'describe_phase', 'make_phases', 'two_phases', 'config_phases']
 
 # %% ../nbs/04_phase.ipynb #a75cc9cd
 @dataclass
@@ -52,6 +52,33 @@ class Phase:
 def apply_phase(learn:Learner, phase:Phase):
     "Freeze everything below `phase.train`; unfreeze it and the groups above"
     learn.freeze_to(-phase.n_trainable)
+
+# %% ../nbs/04_phase.ipynb #b33a09a8
+def epochs_since_best(history:list, phase:int, monitor:str='valid_accuracy') -> int:
+    "Epochs of `phase` in `history` after the first one with its best `monitor` (0 if none yet)"
+    vals = [r[monitor] for r in history if r.get('phase') == phase and r.get(monitor) is not None]
+    return len(vals) - 1 - int(np.argmax(vals)) if vals else 0
+
+# %% ../nbs/04_phase.ipynb #45722a27
+class PhaseEarlyStopping(Callback):
+    "End the current fit (one phase) after `patience` epochs without a better `monitor`, as recorded in `learn.history`"
+    order = Checkpointer.order + 2  # after the history row, the checkpoint and the tracker of the epoch
+    def __init__(self, patience:int, phase:int, monitor:str='valid_accuracy', log=print):
+        self.patience, self.phase, self.monitor, self.log = patience, phase, monitor, log
+    def _due(self): return epochs_since_best(getattr(self.learn, 'history', None) or [], self.phase, self.monitor) >= self.patience
+    def before_fit(self):
+        if self._due():  # a resumed run whose phase had already stopped
+            self.log(f"  phase {self.phase}: stopped early before the interruption; going on with the next phase")
+            raise CancelFitException()
+    def after_epoch(self):
+        if getattr(self.learn, 'epoch_logged', True) is False or not self._due() or self.epoch + 1 >= self.n_epoch: return
+        row = self.learn.history[-1]
+        row['stopped_early'] = 1
+        for cb in self.learn.cbs:
+            if hasattr(cb, 'write_csv'): cb.write_csv()
+        self.log(f"  early stop: {self.patience} epoch(s) without a better {self.monitor} in phase {self.phase}; "
+                 f"{self.n_epoch - self.epoch - 1} of its epochs skipped")
+        raise CancelFitException()
 
 # %% ../nbs/04_phase.ipynb #ab498380
 class ResumablePlateau(ReduceLROnPlateau):

@@ -28,6 +28,7 @@ from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars
 from .rundir import RunDirError
 from .tracking import Tracker, require
+from .balance import balance_line, balance_warning, class_weights
 
 # %% auto #0
 __all__ = ['export_learner', 'load_init', 'check_same_data', 'checked_files', 'check_batches', 'run_record', 'log_header',
@@ -134,6 +135,13 @@ def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
+    counts = summary['train_per_class']
+    log(balance_line(counts))
+    if (w := balance_warning(counts)): log(f"warning: {w}")
+    if cfg.class_weights != 'none' or cfg.sampler != 'none':
+        w = class_weights(cfg.class_weights, counts)
+        log(f"imbalance handling: sampler {cfg.sampler}, loss weights " +
+            (', '.join(f'{c} {x:.3g}' for c, x in zip(counts, w)) if w else 'none'))
     log(f"device: {dls.device or 'cpu'}, precision {resolve_precision(cfg.precision, dls.device)}" + (f", training on a {cfg.subset_pct:g}% subset" if cfg.subset_pct else ''))
     log(f"speed: {torch.get_num_threads()} torch threads, {dls.train.fake_l.num_workers} DataLoader workers, channels_last="
         f"{cfg.channels_last}, augmentation={'on' if cfg.aug else 'off'}, feature cache="
@@ -183,7 +191,8 @@ def result_lines(res:dict) -> list:
         out.append(f"valid accuracy: last epoch {fmt_acc(res['final_valid_accuracy'], n)}")
     if t := res.get('test'):
         top5 = '' if t.get('top5') is None else f", top-5 {t['top5']:.3f}"
-        out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}, loss {t['loss']:.3f} -- images that played no part "
+        bal = f", balanced accuracy {t['balanced_accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}" if t.get('balanced_accuracy') is not None else ''
+        out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}{bal}, loss {t['loss']:.3f} -- images that played no part "
                    f"in training or selection ({t.get('path')}); recall per class: "
                    + ', '.join(f"{c} {r:.2f}" for c, r in t['recall'].items()))
     if t := res.get('test_flip'):
