@@ -19,7 +19,7 @@ def test_check_reports_balance_and_warns(data):
     assert r.returncode == 0, r.stderr
     assert 'class balance (training images): a 16, b 16, c 16, d 4; largest/smallest 4.0x' in r.stdout
     assert "imbalanced classes: 'a' has 16 training images, 'd' 4 (4.0x, over 3x)" in r.stdout and '--class-weights auto' in r.stdout
-    assert twophase('check', data, '--strict').returncode == 1  # a warning, so --strict stops on it
+    assert twophase('check', data, '--strict').returncode == 0  # advice about the data, not a faulty file: --strict goes on
 
 def test_weighted_balanced_run(data, tmp_path):
     out = tmp_path/'run'
@@ -36,6 +36,9 @@ def test_weighted_balanced_run(data, tmp_path):
     assert 0 <= res['test']['balanced_accuracy'] <= 1 and 0 <= res['test']['macro_f1'] <= 1
     md = (out/'report'/'report.md').read_text()
     assert '| balanced_accuracy | macro_f1 |' in md and 'largest/smallest 4.0x' in md and 'class_weights    auto' in md, md[:3000]
+    from twophase.plots import load_run
+    w = load_run(out, with_data=False).loss_func.func.weight  # the weights reach the exported loss, not just the log
+    assert [round(x, 4) for x in w.tolist()] == [0.8125, 0.8125, 0.8125, 3.25]
     e = twophase('evaluate', out, '--data', data/'valid')
     assert e.returncode == 0 and 'balanced accuracy' in e.stdout and 'macro-F1' in e.stdout, e.stderr
 

@@ -100,16 +100,16 @@ def mkdocs_site(proc:Path, out:Path, site_url:str=''):
     api = [n for n in API_ORDER if n in pages] + sorted(n for n in pages if n not in API_ORDER and '/' not in n
                                                         and n not in dict(map(reversed, GUIDES)))
     nav = [{t: f'{n}.md'} for t, n in GUIDES if n in pages] + [{'API': [{pages[n]: f'{n}.md'} for n in api]}]
-    cfg = dict(site_name='twophase', site_url=site_url, repo_url='https://github.com/twophase/twophase', docs_dir='docs',
+    cfg = dict(site_name='twophase', site_url=site_url, docs_dir='docs',  # no repo_url: the theme would call GitHub's API
                site_dir=str(out.resolve()), use_directory_urls=False, nav=nav,
-               theme=dict(name='material', features=['navigation.sections', 'content.code.copy']),
+               theme=dict(name='material', font=False, features=['navigation.sections', 'content.code.copy']),  # no web fonts
                markdown_extensions=['tables', 'attr_list', 'md_in_html', 'admonition', 'toc',
                                     {'pymdownx.highlight': {'use_pygments': True}}, 'pymdownx.superfences'],
                plugins=['search'])
     (stage/'mkdocs.yml').write_text(yaml.safe_dump(cfg, sort_keys=False))
-    subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--clean', '--quiet', '-f', str(stage/'mkdocs.yml')],
-                   check=True, cwd=stage, env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
-    shutil.rmtree(stage, ignore_errors=True)
+    try: subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--clean', '--quiet', '-f', str(stage/'mkdocs.yml')],
+                        check=True, cwd=stage, env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
+    finally: shutil.rmtree(stage, ignore_errors=True)
 
 def quarto_site(proc:Path, out:Path, full=False):
     "Render `_proc/` with Quarto, as `nbdev-docs` does"
@@ -120,6 +120,14 @@ def quarto_site(proc:Path, out:Path, full=False):
     execute(proc/"tutorials"/"walkthrough.ipynb", ROOT/"nbs"/"tutorials", full=full)
     render_quarto(proc, proc/'_site_out', n_workers=1)
     shutil.rmtree(out, ignore_errors=True); shutil.move(proc/'_site_out', out)
+
+def check_out(out:Path):
+    "Refuse a site folder that would wipe something else: the repository (or a folder holding it), or a non-empty folder that is not a site"
+    if out == ROOT or out in ROOT.parents or ROOT/'nbs' == out or (ROOT/'nbs') in out.parents:
+        sys.exit(f"docs: --out {out} would replace the sources; choose a folder of its own (default: _docs/)")
+    if out.exists() and any(out.iterdir()) and not (out/'index.html').exists():
+        sys.exit(f"docs: --out {out} is a non-empty folder that holds no site; the build empties it first, so choose "
+                 f"an empty or new folder")
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -133,6 +141,7 @@ def main(argv=None):
     if engine == 'quarto' and not shutil.which('quarto'): sys.exit('docs: --engine quarto needs `quarto` on PATH '
                                                                   '(https://quarto.org/docs/get-started/)')
     t0, out = time.time(), Path(a.out).resolve()
+    check_out(out)
     proc = process()
     print(f'docs: notebooks processed by nbdev into {proc} ({time.time()-t0:.0f}s)')
     if engine == "quarto": quarto_site(proc, out, a.full)

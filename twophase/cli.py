@@ -198,7 +198,8 @@ def cmd_train(ns, argv):
     hist = learn.history if learn is not None else pd.read_csv(Path(run_dir)/'logs'/'training_metrics.csv')
     meta = json.loads((Path(run_dir)/'config.json').read_text())
     print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=meta['results'].get('n_valid'),
-                                   per_class=(meta['results'].get('valid') or {}).get('recall'),
+                                   per_class={c: r for c, r in ((meta['results'].get('valid') or {}).get('recall') or {}).items()
+                                              if (meta.get('dataset') or {}).get('valid_per_class', {}).get(c)},
                                    train_counts=(meta.get('dataset') or {}).get('train_per_class'))))
     print(f"run directory: {run_dir}")
 

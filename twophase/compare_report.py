@@ -37,7 +37,8 @@ def run_row(run_dir, score:str='accuracy') -> dict|None:
     hist = pd.read_csv(run_dir/'logs'/'training_metrics.csv')
     recall = test.get('recall') or (valid.get('recall') if res.get('handed_over') == 'last' else None) or {}
     return dict(recipe=run_dir.parent.name, run=run_dir.name, kind=kind, k=int(k), seed=meta['config']['seed'],
-                score=test.get(key, last) if test else last, score_n=test.get('n', res.get('n_valid')),
+                score=test.get(key) if test else last,  # a run older than the metric: NaN, not another score
+                score_n=test.get('n', res.get('n_valid')),
                 score_on=('test' if test else 'fold valid (last epoch)' if kind == 'fold' else 'valid (last epoch)')
                          + ('' if score == 'accuracy' else f", {score.replace('_', ' ')}"),
                 test_accuracy=test.get('top1'), test_balanced_accuracy=test.get('balanced_accuracy'), test_macro_f1=test.get('macro_f1'), cv_accuracy=last if kind == 'fold' else None, best_valid_accuracy=res['best_valid_accuracy'],

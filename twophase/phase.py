@@ -66,16 +66,19 @@ class PhaseEarlyStopping(Callback):
     def __init__(self, patience:int, phase:int, monitor:str='valid_accuracy', log=print):
         self.patience, self.phase, self.monitor, self.log = patience, phase, monitor, log
     def _due(self): return epochs_since_best(getattr(self.learn, 'history', None) or [], self.phase, self.monitor) >= self.patience
+    def _mark(self):
+        "Mark the phase's last epoch in the history and rewrite the CSV"
+        self.learn.history[-1]['stopped_early'] = 1
+        for cb in self.learn.cbs:
+            if hasattr(cb, 'write_csv'): cb.write_csv()
     def before_fit(self):
-        if self._due():  # a resumed run whose phase had already stopped
+        if self._due():  # a resumed run whose phase had already stopped (its checkpoint predates the mark)
+            self._mark()
             self.log(f"  phase {self.phase}: stopped early before the interruption; going on with the next phase")
             raise CancelFitException()
     def after_epoch(self):
         if getattr(self.learn, 'epoch_logged', True) is False or not self._due() or self.epoch + 1 >= self.n_epoch: return
-        row = self.learn.history[-1]
-        row['stopped_early'] = 1
-        for cb in self.learn.cbs:
-            if hasattr(cb, 'write_csv'): cb.write_csv()
+        self._mark()
         self.log(f"  early stop: {self.patience} epoch(s) without a better {self.monitor} in phase {self.phase}; "
                  f"{self.n_epoch - self.epoch - 1} of its epochs skipped")
         raise CancelFitException()

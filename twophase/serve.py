@@ -15,7 +15,8 @@ import matplotlib
 import torch
 from fastai.vision.all import Learner
 from .config import ConfigError, located_config
-from .data import dls_from_config, DatasetError
+from .data import dls_from_config, DatasetError, load_image
+from .check import CheckedImage
 from PIL import Image
 from .plots import load_run, gradcam, _show_images, spread_items
 
@@ -31,7 +32,8 @@ def cam_overlay(img:np.ndarray, # RGB image, (H, W, 3) in [0, 1]
 # %% ../nbs/05d_serve.ipynb #ceefcbca
 def classify(learn:Learner, fname, k:int=3) -> tuple:
     "({class: probability} of the top `k` classes, Grad-CAM overlay as uint8 RGB) for image file `fname`"
-    xb = learn.dls.test_dl([Path(fname)], num_workers=0).one_batch()[0].as_subclass(torch.Tensor)
+    img = CheckedImage(load_image(Path(fname)))  # decoded here, as `predict` does it, so the run's decode cache keeps nothing
+    xb = learn.dls.test_dl([img], num_workers=0).one_batch()[0].as_subclass(torch.Tensor)
     maps, logits = gradcam(learn.model, xb)
     probs, vocab = logits.float().softmax(1)[0], list(learn.dls.vocab)
     top = probs.topk(min(k, len(vocab)))
@@ -42,7 +44,7 @@ def classify(learn:Learner, fname, k:int=3) -> tuple:
 def validation_examples(run_dir, n:int=8) -> list:
     "Up to `n` validation image files of the run's dataset, spread over its classes ([] if the dataset is gone)"
     try: dls = dls_from_config(located_config(run_dir), num_workers=0)
-    except (DatasetError, ConfigError, FileNotFoundError, NotADirectoryError): return []
+    except (DatasetError, ConfigError, OSError): return []  # moved, unreadable: the demo runs without examples
     return [str(f) for f in spread_items(dls.valid, n)] if n > 0 else []
 
 # %% ../nbs/05d_serve.ipynb #245ce116
@@ -73,8 +75,9 @@ def make_app(run_dir, k:int=3, n_examples:int=8):
     app = gr.Interface(predict, gr.Image(type='filepath', sources=['upload', 'clipboard'], label='image: drop, paste or click to choose', height=300),
         [gr.Label(num_top_classes=min(k, len(vocab)), label='top classes'), gr.Image(label='Grad-CAM: where the model looked (the image as the model saw it)', height=300)],
         examples=examples or None, flagging_mode='never', analytics_enabled=False, title=f'twophase: {run_dir.name}',
+        delete_cache=(3600, 3600),  # uploads leave Gradio's temp folder after an hour
         description=f"{len(vocab)} classes: {', '.join(vocab)}." + (' Examples: validation images.' if examples else ''))
-    app.allowed_dirs = sorted({str(Path(f).parent) for f in examples})
+    app.allowed_files = examples  # only these files may be served, not their folders
     return app
 
 # %% ../nbs/05d_serve.ipynb #fce8524a
@@ -89,7 +92,8 @@ def serve(run_dir, host:str='127.0.0.1', port:int=7860, k:int=3, n_examples:int=
     "Start the app of `run_dir` on http://host:port (this machine only by default); `block=False` returns the running app"
     app = make_app(run_dir, k=k, n_examples=n_examples)
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, ssr_mode=False, quiet=True,
-               allowed_paths=app.allowed_dirs, prevent_thread_lock=True, show_error=True)
-    if log: log(f"twophase serve: {run_dir} on http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ (Ctrl-C stops it)")
+               allowed_paths=app.allowed_files, prevent_thread_lock=True, show_error=True, max_file_size='25mb')
+    shown = '127.0.0.1' if host == '0.0.0.0' else f'[{host}]' if ':' in host else host
+    if log: log(f"twophase serve: {run_dir} on http://{shown}:{port}/ (Ctrl-C stops it)")
     if block: app.block_thread()  # returns on Ctrl-C, after closing the server
     return app
