@@ -5,11 +5,11 @@ from conftest import ROOT
 
 # lowest first; a module may import any module on an earlier line
 FLOORS = [
-    ['files', 'knobs'],                  # atomic writes, signals held back during them; a config's vocabulary
-    ['config', 'stats', 'layout', 'balance'],  # settings; statistics; dataset folders on disk; class balance
+    ['files', 'knobs', 'weights'],       # atomic writes, signals held back during them; a config's vocabulary; weight files
+    ['config', 'stats', 'layout', 'balance', 'backbone'],  # settings; statistics; dataset folders; class balance; timm bodies
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],
-    ['phase', 'metrics', 'rundir', 'tracking'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow
+    ['phase', 'metrics', 'rundir', 'tracking', 'averaging'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow; EMA
     ['cache'],                           # the feature cache (trains phases on frozen-layer outputs)
     ['fit'],                             # fit_phase, progressive_fit, two_phase_fit
     ['train'],                           # runs: run directory, config-driven runs, resume, export

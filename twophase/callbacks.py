@@ -176,7 +176,8 @@ def checkpoint_dict(learn:Learner, row:dict|None=None, **extra) -> dict:
                 opt=learn.opt.state_dict() if learn.opt is not None else None,
                 lrs=[h['lr'] for h in learn.opt.hypers] if learn.opt is not None else None,
                 rng=rng_states(learn), history=list(getattr(learn, 'history', []) or []),
-                plateau=plateau[0] if plateau else None, lr_found=dict(getattr(learn, 'lr_found', {}) or {}), **extra)
+                plateau=plateau[0] if plateau else None, lr_found=dict(getattr(learn, 'lr_found', {}) or {}),
+                cb_state={type(c).__name__: c.checkpoint_state() for c in learn.cbs if hasattr(c, 'checkpoint_state')}, **extra)
 
 # %% ../nbs/03_callbacks.ipynb #740bf08a
 def save_checkpoint(learn:Learner, path, row:dict|None=None, **extra):

@@ -39,9 +39,10 @@ __all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 
 # %% ../nbs/07_cli.ipynb #3fdd79ff
 def add_train_parser(sub):
     "`twophase train`: every config field as an option, plus --fast, --dry-run, --data and --resume"
-    t = sub.add_parser('train', help='train a classifier: head first, then layer4 + head',
+    t = sub.add_parser('train', help='train a classifier: head first, then the last stage (layer4) + head',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Phase 1 trains a new head on the frozen backbone; phase 2 unfreezes layer4 (or more)\n"
+        description="Phase 1 trains a new head on the frozen backbone; phase 2 unfreezes its last stage\n"
+                    "(layer4 on a ResNet; --unfreeze last2 or all for more)\n"
                     "and trains it with the head at a lower, discriminative learning rate.\n"
                     "Writes a run directory: config.json, logs/ (training.log, training_metrics.csv,\n"
                     "training_curves.png), models/ (best_model.pth, checkpoint_epoch_NNN.pth), export.pkl.",
@@ -51,7 +52,8 @@ def add_train_parser(sub):
                "                                                 # block dropout 0.02, 128 -> 224 px, bs 32 x 4\n"
                "  twophase train data/ --preset three_phase --lr3 auto\n"
                "  twophase train data/ --fast                    # feature cache, flips only, bf16 where fast\n"
-               "environment: TWOPHASE_DATA (default dataset), TWOPHASE_WEIGHTS (stands in for --weights DEFAULT)",
+               "  twophase train data/ --arch convnext_tiny         # any timm model (pip install 'twophase[timm]')\n"
+               "environment: TWOPHASE_DATA (default dataset), TWOPHASE_WEIGHTS (stands in for --weights DEFAULT of a ResNet)",
         )
     t.add_argument('data', nargs='?', default=argparse.SUPPRESS,
                    help="dataset folder: DATA/train/<class>/ + DATA/valid/<class>/ (or val/, validation/; any case), "

@@ -12,7 +12,7 @@ from pathlib import Path
 from .files import atomic_write_json
 from .knobs import (ConfigError, ARCHS, UNFREEZE, BN_MODES, PRECISIONS, TRACKERS, SAMPLERS, TRAINABLE_NAMES, SCHEDULES, knob,
                             LrError, lr_value, parse_phases, INT_RANGES, PRESETS, size_preset, parse_preset,
-                            _check, _in_range, _finite)
+                            _check, _in_range, _finite, check_arch)
 _all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError',
          'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS', 'size_preset', 'parse_preset']  # the vocabulary, one floor down
 
@@ -71,7 +71,8 @@ class TwoPhaseConfig:
     adam_eps: float = knob(1e-5, "Adam's epsilon (fastai: 1e-5; PyTorch: 1e-8, which lets small gradients take full steps)", 'regularisation')
     adam_beta2: float = knob(0.99, "Adam's second-moment decay (fastai: 0.99; PyTorch: 0.999)", 'regularisation')
     # model
-    arch: str = knob('resnet18', "backbone architecture", 'model', choices=ARCHS)
+    arch: str = knob('resnet18', "backbone: resnet18, resnet34, resnet50 (torchvision) or any timm model name, e.g. convnext_tiny, "
+                     "efficientnet_b0 (needs timm: pip install 'twophase[timm]')", 'model')
     weights: str|None = knob('DEFAULT', "pretrained weights: a torchvision name (DEFAULT, IMAGENET1K_V1, ...), "
                              "a local .pth state_dict, or 'none' for random init (default: $TWOPHASE_WEIGHTS, else DEFAULT)", 'model')
     head_hidden: int = knob(512, "width of the head's hidden Linear layer", 'model')
@@ -91,7 +92,7 @@ class TwoPhaseConfig:
                           "lr2/lr_div^2, ...", 'phases', parse=lr_value)
     lr_div: float = knob(1.0, "discriminative lr factor between consecutive trainable groups (1 = same lr, as the seed "
                          "script trains layer4 and the head; e.g. 3: layer4 at lr2/3)", 'phases')
-    unfreeze: str = knob('layer4', "what phase 2 unfreezes: layer4, layer3 (layer3+layer4) or all", 'phases', choices=UNFREEZE)
+    unfreeze: str = knob('layer4', "what phase 2 unfreezes: last (the last stage: layer4 on a ResNet), last2 (the last two: layer3+layer4) or all; layer4/layer3 are the same as last/last2", 'phases', choices=UNFREEZE)
     epochs3: int = knob(0, "phase 3 epochs, 0 = no third phase (seed three-phase recipe: 20)", 'phases')
     lr3: float|str = knob(1e-5, "phase 3 learning rate of the head, or 'auto'", 'phases', parse=lr_value)
     unfreeze3: str = knob('layer3', "what phase 3 unfreezes", 'phases', choices=UNFREEZE)
@@ -107,6 +108,9 @@ class TwoPhaseConfig:
     # schedule and optimiser
     patience: int = knob(0, "early stopping per phase: a phase ends after this many epochs without a better valid "
                          "accuracy, and the next starts (from the phase's best epoch, as always); 0 = off", 'phases')
+    ema: float = knob(0.0, "weight averaging: an EMA of the weights over about this many epochs (torch's AveragedModel), "
+                      "validated, selected, checkpointed and carried to the next phase in place of the raw weights; 0 = off "
+                      "(e.g. 1)", 'regularisation')
     schedule: str = knob('flat_cos', "lr schedule (flat_cos: the phase's lr held for 3/4 of it, then annealed): one name for "
                          "every phase, or one per phase, e.g. const,cos "
                          f"({', '.join(SCHEDULES)})", 'schedule')
@@ -175,11 +179,13 @@ def validate_config(c:TwoPhaseConfig):
     _finite(c, 'adam_beta2', 0, 0.9999, lo_open=True, what=' (e.g. 0.999)')
     _check(0 <= c.mix_switch <= 1, 'mix_switch', f"must be in [0, 1], got {c.mix_switch!r}")
     _check(0 < c.plateau_factor < 1, 'plateau_factor', f"must be in (0, 1), got {c.plateau_factor!r}")
+    _finite(c, 'ema', 0, 1000, what=' (epochs the weight average spans, e.g. 1; 0 = off)')
     _finite(c, 'lr_div', 1, 1e6)
     _check(c.subset_pct is None or 0 < c.subset_pct <= 100, 'subset_pct', f"must be in (0, 100], got {c.subset_pct!r}")
     _finite(c, 'decode_cache_mb', 0, 2**30)
     _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
-    for n, allowed in (('arch', ARCHS), ('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
+    check_arch(c.arch)
+    for n, allowed in (('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
                        ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES),
                        ('tracker', TRACKERS), ('sampler', SAMPLERS)):
         v = getattr(c, n)

@@ -22,6 +22,7 @@ from .model import GROUPS, adapt_bn, autocast_for
 from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, \
     set_rng_states, rng_states
 from .phase import Phase, apply_phase, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
+from .averaging import WeightEMA
 from .rundir import claim_run_dir, ensure_run_config
 
 # %% auto #0
@@ -112,7 +113,7 @@ def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
 
 # %% ../nbs/04b_fit.ipynb #35ab7314
 def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog, accum:int=1, plateau_patience:int=5,
-                plateau_factor:float=0.5, resume:dict|None=None, start_epoch:int=0, patience:int=0) -> Phase:
+                plateau_factor:float=0.5, resume:dict|None=None, start_epoch:int=0, patience:int=0, ema:float=0.) -> Phase:
     "Fit phase `i` of `n` (its data and frozen groups already set), from `start_epoch` of a `resume` checkpoint if given"
     if ph.lr == 'auto':
         found = learn.lr_found.get(ph.name) if resume else None
@@ -127,6 +128,9 @@ def train_phase(learn:Learner, ph:Phase, i:int, n:int, rl:RunLogger, log:RunLog,
         cbs.append(GradientAccumulation(learn.dls.bs * accum))  # fastai counts samples, not batches
         log(f"  gradient accumulation: {accum} batches per step, effective batch size {learn.dls.bs * accum}")
     if patience: cbs.append(PhaseEarlyStopping(patience, i, log=log))
+    if ema:
+        cbs.append(WeightEMA(ema, accum, state=((resume or {}).get('cb_state') or {}).get('WeightEMA')))
+        log(f"  weight averaging: EMA over about {ema:g} epoch(s); epochs are validated, selected and saved with the averaged weights")
     learn.nan_info = None
     fit_phase(learn, ph, cbs, plateau_patience, plateau_factor, start_epoch=start_epoch,
               resume_lrs=resume.get('lrs') if resume else None, plateau_state=resume.get('plateau') if resume else None)
@@ -249,6 +253,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
                     plateau_patience:int=5, # `schedule='plateau'`: epochs without improvement before a cut
                     plateau_factor:float=0.5, # `schedule='plateau'`: lr multiplier at each cut
                     patience:int=0, # early stopping: end a phase after this many epochs without a better `monitor` (0: off)
+                    ema:float=0., # weight averaging: EMA of the weights over about this many epochs (`twophase.averaging`; 0: off)
                     log:RunLog|None=None, # where phase headers go (default: print, and the run's log)
                     resume:dict|None=None, # a checkpoint dict to continue from (see `resume_training`)
                     cache:bool=False, # train on cached outputs of the frozen layers where that is exact (`twophase.cache`)
@@ -267,7 +272,7 @@ def progressive_fit(learn:Learner, # a learner from `two_phase_learner`
         for i, ph in enumerate(phases, 1):
             if (i, ph.epochs) > at: run_phase(learn, phases, i, rl, ck, log, fc, at, phase_start, run_dir, accum=accum,
                                               plateau_patience=plateau_patience, plateau_factor=plateau_factor, resume=resume,
-                                              patience=patience)
+                                              patience=patience, ema=ema)
     if load_best and ck.best_state is not None:
         learn.model.load_state_dict(ck.best_state['model'])
         log(f"Loaded the best model: epoch {ck.best_epoch} (phase {ck.best_state['phase']}), {monitor}={ck.best:.4f}")
@@ -295,5 +300,5 @@ def fit_from_config(learn:Learner, cfg:TwoPhaseConfig, phases:list|None=None, **
     "`progressive_fit` of `learn` through the phases of `cfg` with its training settings (`kwargs`: run_dir, log, resume)"
     return progressive_fit(learn, phases or config_phases(cfg), keep_checkpoints=cfg.keep_checkpoints, load_best=cfg.load_best,
                            phase_start=cfg.phase2_start, accum=cfg.accum, plateau_patience=cfg.plateau_patience,
-                           plateau_factor=cfg.plateau_factor, patience=cfg.patience, cache=cfg.cache, cache_views=cfg.cache_views, cache_flips=cfg.cache_flips,
+                           plateau_factor=cfg.plateau_factor, patience=cfg.patience, ema=cfg.ema, cache=cfg.cache, cache_views=cfg.cache_views, cache_flips=cfg.cache_flips,
                            cache_gb=cfg.cache_gb, adapt_bn=bn_mode(cfg) == 'adapt', **kwargs)

@@ -6,12 +6,13 @@ Docs: https://twophase.github.io/twophase/knobs.html.md"""
 
 # %% ../nbs/00_knobs.ipynb #9e88df60
 from __future__ import annotations
-import math, argparse
+import math, argparse, importlib.util, difflib
 from dataclasses import field
 
 # %% auto #0
 __all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES',
-           'PRESETS', 'ConfigError', 'knob', 'LrError', 'lr_value', 'parse_phases', 'size_preset', 'parse_preset']
+           'PRESETS', 'ConfigError', 'knob', 'is_timm', 'timm_name', 'require_timm', 'check_arch', 'LrError',
+           'lr_value', 'parse_phases', 'size_preset', 'parse_preset']
 
 # %% ../nbs/00_knobs.ipynb #c642e055
 class ConfigError(ValueError):
@@ -19,7 +20,7 @@ class ConfigError(ValueError):
 
 # %% ../nbs/00_knobs.ipynb #959cf39b
 ARCHS = ('resnet18', 'resnet34', 'resnet50')
-UNFREEZE = ('layer4', 'layer3', 'all')
+UNFREEZE = ('layer4', 'layer3', 'all', 'last', 'last2')  # last = the last stage (layer4 on a ResNet), last2 = the last two
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
 TRACKERS = ('none', 'tensorboard', 'mlflow')
@@ -31,6 +32,37 @@ SCHEDULES = ('one_cycle', 'flat_cos', 'cos', 'const', 'plateau')
 def knob(default, help:str, group:str, choices=None, parse=None, **kw):
     "A config field with its `help` text, CLI `group`, allowed `choices` and CLI `parse` function"
     return field(default=default, metadata=dict(help=help, group=group, choices=choices, parse=parse, **kw))
+
+# %% ../nbs/00_knobs.ipynb #1aea680e
+def is_timm(arch:str) -> bool:
+    "Whether `arch` names a timm model (anything but torchvision's `ARCHS`)"
+    return arch not in ARCHS
+
+def timm_name(arch:str) -> str:
+    "The timm model name in `arch` ('timm/' prefix removed)"
+    return arch.removeprefix('timm/')
+
+# %% ../nbs/00_knobs.ipynb #a62342dd
+def require_timm(arch:str):
+    "The `timm` module; a `ConfigError` with the fix if it is not installed"
+    if importlib.util.find_spec('timm') is None:
+        raise ConfigError(f"config field `arch`: {arch!r} is not one of torchvision's {', '.join(ARCHS)}, so it must be a timm "
+                          f"model name, and timm is not installed. Install it with `pip install 'twophase[timm]'` (or `pip "
+                          f"install timm`), or choose one of {', '.join(ARCHS)}.")
+    import timm
+    return timm
+
+# %% ../nbs/00_knobs.ipynb #c44db074
+def check_arch(arch:str):
+    "Raise `ConfigError` unless `arch` is one of `ARCHS` or a timm model name (with an optional pretrained tag)"
+    if not is_timm(arch): return
+    timm = require_timm(arch)
+    name = timm_name(arch)
+    if timm.is_model(name): return
+    close = difflib.get_close_matches(name.split('.')[0], timm.list_models(), n=6, cutoff=0.6)
+    raise ConfigError(f"config field `arch`: unknown model {arch!r}: not one of torchvision's {', '.join(ARCHS)} and not a timm "
+                      f"model name." + (f" Close timm names: {', '.join(close)}." if close else '') +
+                      " `python -c \"import timm; print(timm.list_models('convnext*'))\"` lists them.")
 
 # %% ../nbs/00_knobs.ipynb #b0457626
 class LrError(argparse.ArgumentTypeError, ValueError):

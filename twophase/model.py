@@ -6,90 +6,30 @@ Docs: https://twophase.github.io/twophase/model.html.md"""
 
 # %% ../nbs/02_model.ipynb #49798e84
 from __future__ import annotations
-import os
 from pathlib import Path
 from urllib.error import URLError
 import torch, torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from functools import partial
-from contextlib import nullcontext
+from contextlib import nullcontext, contextmanager
 from torch.amp import GradScaler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, accuracy, top_k_accuracy, BnFreeze, params, L,
                                create_body, num_features_model)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
+from .knobs import is_timm
+from .backbone import timm_parts, part_names
+from .weights import WeightsError, resolve_weights, read_state_dict, load_local_weights, torchvision_weights, _is_path
+_all_ = ['WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights', 'torchvision_weights']
 from .balance import balanced_metrics, class_weights, class_counts
 
 # %% auto #0
-__all__ = ['GROUPS', 'TRAINABLE', 'WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights',
-           'torchvision_weights', 'resnet_backbone', 'resnet_body', 'two_phase_head', 'two_phase_splitter',
-           'n_features', 'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy', 'default_metrics',
-           'two_phase_learner', 'adapt_bn', 'CPUMixedPrecision', 'fast_bf16', 'resolve_precision', 'apply_precision',
-           'autocast_for', 'learner_from_config', 'param_counts']
-
-# %% ../nbs/02_model.ipynb #8afb8235
-class WeightsError(ValueError):
-    "Pretrained weights could not be found, read or matched to the architecture; the message says how to fix it"
-
-# %% ../nbs/02_model.ipynb #1270fc25
-def _is_path(w) -> bool:
-    w = str(w)
-    return os.sep in w or w.startswith('.') or w.endswith(('.pth', '.pt', '.bin', '.ckpt')) or Path(w).exists()
-
-# %% ../nbs/02_model.ipynb #e093a260
-def resolve_weights(weights):
-    "`weights` with `$TWOPHASE_WEIGHTS` standing in for 'DEFAULT', and 'none' as `None`"
-    if weights is None or str(weights).lower() in ('none', 'random', ''): return None
-    if str(weights) == 'DEFAULT' and os.environ.get('TWOPHASE_WEIGHTS'): return os.environ['TWOPHASE_WEIGHTS']
-    return weights
-
-# %% ../nbs/02_model.ipynb #495a78ea
-def read_state_dict(path) -> dict:
-    "The tensors in a local weights file (a plain state_dict, or one under a 'state_dict'/'model' key)"
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise WeightsError(f"weights file {path} not found. Pass an existing .pth file, a torchvision weights "
-                           f"name (DEFAULT, IMAGENET1K_V1) or 'none' for random init.")
-    try: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ''
-        raise WeightsError(f"could not read weights file {path} ({type(e).__name__}: {first}). It should be a "
-                           f"state_dict of tensors saved with torch.save(model.state_dict(), path).") from None
-    for k in ('state_dict', 'model'):
-        if isinstance(sd, dict) and isinstance(sd.get(k), dict): sd = sd[k]
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise WeightsError(f"weights file {path} holds a {type(sd).__name__}, not a state_dict of tensors.")
-    return {k.removeprefix('module.'): v for k, v in sd.items()}
-
-# %% ../nbs/02_model.ipynb #71600ea4
-def load_local_weights(model:nn.Module, path, ignore=('fc.',)):
-    "Load the state_dict at `path` into torchvision `model`; any missing/unexpected key outside `ignore` is an error"
-    sd = {k: v for k, v in read_state_dict(path).items() if not k.startswith(ignore)}
-    own = {k: v for k, v in model.state_dict().items() if not k.startswith(ignore)}
-    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    wrong = sorted(k for k in set(own) & set(sd) if own[k].shape != sd[k].shape)
-    if missing or unexpected or wrong:
-        show = lambda ks: ', '.join(ks[:5]) + (f' ... ({len(ks)} in all)' if len(ks) > 5 else '')
-        msg = [f"weights file {path} does not match {type(model).__name__} ({model.__class__.__module__}):"]
-        if missing: msg.append(f"  missing keys: {show(missing)}")
-        if unexpected: msg.append(f"  unexpected keys: {show(unexpected)}")
-        if wrong: msg.append(f"  shape mismatch: {show(wrong)}")
-        msg.append("Check --arch matches the file (resnet18/34 files do not fit resnet50 and vice versa) and that "
-                   "the file is a torchvision-format ResNet state_dict (conv1.weight, layer1.0.conv1.weight, ...).")
-        raise WeightsError('\n'.join(msg))
-    model.load_state_dict(sd, strict=False)
-    return model
-
-# %% ../nbs/02_model.ipynb #5ae538bc
-def torchvision_weights(arch:str, name:str):
-    "The torchvision weights enum member `name` for `arch`; `WeightsError` listing valid names if unknown"
-    enum = torchvision.models.get_model_weights(arch)
-    if name == 'DEFAULT': return enum.DEFAULT
-    try: return enum[name]
-    except KeyError:
-        raise WeightsError(f"unknown weights {name!r} for {arch}: use DEFAULT, one of "
-                           f"{', '.join(m.name for m in enum)}, a path to a .pth file, or 'none'.") from None
+__all__ = ['GROUPS', 'TRAINABLE', 'resnet_backbone', 'resnet_body', 'two_phase_head', 'two_phase_splitter', 'group_names',
+           'eval_mode', 'n_features', 'add_block_dropout', 'two_phase_model', 'tv_to_body_key', 'top5_accuracy',
+           'default_metrics', 'two_phase_learner', 'adapt_bn', 'CPUMixedPrecision', 'fast_bf16', 'resolve_precision',
+           'apply_precision', 'autocast_for', 'learner_from_config', 'param_counts', 'WeightsError', 'resolve_weights',
+           'read_state_dict', 'load_local_weights', 'torchvision_weights']
 
 # %% ../nbs/02_model.ipynb #badf5d26
 def resnet_backbone(arch:str='resnet18', # one of `ARCHS`
@@ -118,26 +58,43 @@ def resnet_body(model:nn.Module) -> nn.Sequential:
 def two_phase_head(n_in:int, # features out of the body (512 for resnet18/34, 2048 for resnet50)
               n_out:int, # number of classes
               hidden:int=512, # width of the hidden layer
-              p:float=0.3 # dropout before the last layer
+              p:float=0.3, # dropout before the last layer
+              pool:nn.Module|None=None # pooling (default: global average pooling; a timm model's own, see `PreLogits`)
              ) -> nn.Sequential:
     "Global average pooling, then `Linear(n_in, hidden) - ReLU - Dropout(p) - Linear(hidden, n_out)`"
-    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(n_in, hidden), nn.ReLU(inplace=True),
+    return nn.Sequential(pool or nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(n_in, hidden), nn.ReLU(inplace=True),
                          nn.Dropout(p), nn.Linear(hidden, n_out))
 
 # %% ../nbs/02_model.ipynb #4247cdf9
 GROUPS = ('stem..layer2', 'layer3', 'layer4', 'head')
-TRAINABLE = {'head': 1, 'layer4': 2, 'layer3': 3, 'all': 4}  # trainable groups, counted from the head
+TRAINABLE = {'head': 1, 'layer4': 2, 'last': 2, 'layer3': 3, 'last2': 3, 'all': 4}  # trainable groups, counted from the head
 
 # %% ../nbs/02_model.ipynb #d593fef0
 def two_phase_splitter(m:nn.Module):
-    "Parameter groups [conv1..layer2], [layer3], [layer4], [head] of `nn.Sequential(body, head)`"
+    "Parameter groups [conv1..layer2], [layer3], [layer4], [head] of `nn.Sequential(body, head)` (on a timm body: early, last2, last, head)"
     body, head = m[0], m[1]
-    return L(body[:6], body[6], body[7], head).map(params)
+    return L(body[:-2], body[-2], body[-1], head).map(params)
+
+# %% ../nbs/02_model.ipynb #df3280c8
+def group_names(model:nn.Module) -> list:
+    "Names of the four parameter groups of `model`, for logs: `GROUPS` on a ResNet, the stage spans on a timm body"
+    return list(GROUPS) if len(model[0]) != 3 else part_names(model[0]) + ['head']
+
+# %% ../nbs/02_model.ipynb #7cef6129
+@contextmanager
+def eval_mode(model:nn.Module):
+    "Put `model` in eval mode, then restore every module's own train/eval flag"
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try: yield model
+    finally:
+        for m, t in flags: m.training = t
 
 # %% ../nbs/02_model.ipynb #fbd255dd
-def n_features(body:nn.Module) -> int:
-    "Channels out of a ResNet body (fastai's `num_features_model`: a dummy forward pass)"
-    return num_features_model(body)
+def n_features(body:nn.Module, pool:nn.Module|None=None) -> int:
+    "Channels out of a ResNet body (fastai's `num_features_model`: a dummy forward pass), or out of `pool` after it"
+    if pool is None: return num_features_model(body)
+    with torch.no_grad(), eval_mode(nn.Sequential(body, pool)) as net: return net(torch.zeros(1, 3, 64, 64)).shape[1]
 
 # %% ../nbs/02_model.ipynb #985433fa
 class _ApplyModule:
@@ -158,6 +115,9 @@ def add_block_dropout(body:nn.Module, p:float) -> int:
 def two_phase_model(n_classes:int, arch:str='resnet18', weights='DEFAULT', head_hidden:int=512, head_dropout:float=0.3,
                     block_dropout:float=0.):
     "`nn.Sequential(body, head)`: a pretrained ResNet body (optionally with block dropout) and the reference recipe's head"
+    if is_timm(arch):  # timm's stochastic depth stands in for block dropout
+        body, pool = timm_parts(arch, weights, drop_path=block_dropout)
+        return nn.Sequential(body, two_phase_head(n_features(body, pool), n_classes, head_hidden, head_dropout, pool))
     body = resnet_body(resnet_backbone(arch, weights))
     if block_dropout: add_block_dropout(body, block_dropout)
     return nn.Sequential(body, two_phase_head(n_features(body), n_classes, head_hidden, head_dropout))

@@ -11,7 +11,7 @@ from fastcore.meta import delegates
 import numpy as np
 from fastai.vision.all import Learner, ReduceLROnPlateau, combined_cos, Callback, CancelFitException
 from .config import TwoPhaseConfig, SCHEDULES, UNFREEZE, parse_phases
-from .model import GROUPS, TRAINABLE, param_counts
+from .model import GROUPS, TRAINABLE, param_counts, group_names
 from .callbacks import whole_model, Checkpointer
 
 # %% auto #0
@@ -23,7 +23,7 @@ __all__ = ['Phase', 'apply_phase', 'epochs_since_best', 'PhaseEarlyStopping', 'R
 class Phase:
     "One stage of progressive unfreezing"
     name: str  # label used in logs, the CSV and the curves
-    train: str = 'head'  # deepest trainable group: 'head', 'layer4', 'layer3' or 'all'
+    train: str = 'head'  # deepest trainable group: 'head', 'last' (= 'layer4'), 'last2' (= 'layer3') or 'all'
     epochs: int = 1  # epochs in this phase
     lr: float|str = 1e-3  # learning rate of the head (peak lr for one_cycle), or 'auto' (lr_find)
     lr_div: float = 1.0  # each deeper trainable group gets lr / lr_div^k
@@ -105,7 +105,7 @@ def phase_scheds(schedule:str, lrs:np.ndarray, moms=(0.95, 0.85, 0.95)) -> dict:
 def describe_phase(learn:Learner, phase:Phase, i:int, n:int) -> str:
     "What phase `i` of `n` trains, with true parameter counts and learning rates"
     tr, tot = param_counts(whole_model(learn))  # the whole network, also in a feature-cached phase
-    groups = list(GROUPS[-phase.n_trainable:])
+    groups = group_names(whole_model(learn))[-phase.n_trainable:]
     lrs = phase.group_lrs(len(GROUPS))[-phase.n_trainable:]
     lr_txt = ', '.join(f'{g} {lr:.1e}' for g, lr in zip(groups[::-1], lrs[::-1]))
     extras = [f'size {learn.dls.size}' if hasattr(learn.dls, 'size') else '']

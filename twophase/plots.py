@@ -12,7 +12,6 @@ import math, warnings
 from pathlib import Path
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from matplotlib.figure import Figure
 from fastai.vision.all import Learner, load_learner, imagenet_stats
@@ -59,37 +58,27 @@ def plot_confusion(cm:np.ndarray, vocab, fname=None) -> Figure:
         for j in range(n): ax.text(j, i, cm[i, j], ha='center', va='center', color='white' if cm[i, j] > cm.max() / 2 else 'black')
     return save_fig(fig, fname) if fname else fig
 
-# %% ../nbs/05_plots.ipynb #c7aeb551
-class _Leaf:
-    "Forward hook: keep the module's output, as a fresh leaf that requires grad"
-    def __call__(self, module, inp, out):
-        self.act = out.detach().requires_grad_(True)
-        return self.act
-
 # %% ../nbs/05_plots.ipynb #37a5921c
 def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model`
             x:torch.Tensor, # normalised images, (N, 3, H, W)
             target=None, # class index per image (default: the predicted class)
-            layer:nn.Module|None=None # layer to explain (default: the last block, layer4)
+            layer:nn.Module|None=None # layer to explain (default: the last stage, `model[0][-1]`: ResNet layer4)
            ) -> tuple:
-    "(heat maps of shape (N, H, W) scaled to [0, 1], logits) by Grad-CAM"
-    layer = layer or model[0][-1]
-    hook, was_training = _Leaf(), model.training
-    h = layer.register_forward_hook(hook)
+    "(heat maps of shape (N, H, W) scaled to [0, 1], logits) by Grad-CAM (the `grad-cam` package), on any backbone"
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    x, flags = torch.Tensor.as_subclass(x, torch.Tensor), [(m, m.training) for m in model.modules()]  # a plain tensor: grad-cam detaches views in place
     try:
         model.eval()
-        with torch.enable_grad():
-            logits = model(x)
-            target = logits.argmax(1) if target is None else torch.as_tensor(target, device=x.device)
-            score = logits.gather(1, target.view(-1, 1)).sum()
-            grads, = torch.autograd.grad(score, hook.act)
+        with torch.no_grad(): logits = model(x)
+        target = logits.argmax(1) if target is None else torch.as_tensor(target).view(-1)
+        with GradCAM(model=model, target_layers=[layer or model[0][-1]]) as cam:
+            # an input that requires grad: the layer's output then has a gradient even when the whole body is frozen
+            maps = cam(input_tensor=x.detach().requires_grad_(True), targets=[ClassifierOutputTarget(int(t)) for t in target])
     finally:
-        h.remove(); model.train(was_training)
-    weights = grads.mean((2, 3), keepdim=True)  # one weight per channel
-    cam = F.relu((weights * hook.act).sum(1, keepdim=True))
-    cam = F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
-    lo, hi = cam.flatten(1).min(1).values[:, None, None], cam.flatten(1).max(1).values[:, None, None]
-    return ((cam - lo) / (hi - lo).clamp_min(1e-8)).detach(), logits.detach()
+        for m, t in flags: m.training = t
+        model.zero_grad(set_to_none=True)
+    return torch.as_tensor(maps, device=x.device), logits
 
 # %% ../nbs/05_plots.ipynb #1a51be48
 def _show_images(xb):
@@ -119,7 +108,7 @@ def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
         ax.imshow(imgs[i]); ax.imshow(maps[i].cpu().numpy(), cmap='jet', alpha=0.45)
         ok = p == int(yb[i])
         ax.set_title(f"pred {vocab[p]} ({float(probs[i, p]):.2f})\ntrue {vocab[int(yb[i])]}", fontsize=9, color='green' if ok else 'red')
-    fig.suptitle('Grad-CAM on layer4: where the model looks')
+    fig.suptitle('Grad-CAM on the last stage: where the model looks')
     return save_fig(fig, fname) if fname else fig
 
 # %% ../nbs/05_plots.ipynb #1f144590
