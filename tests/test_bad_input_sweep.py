@@ -75,7 +75,7 @@ CASES = [
     ('train: --schedule bogus',      ['train', '{t}/good', *TINY, '--schedule', 'bogus'], 'unknown schedule'),
     ('train: --preset bogus',        ['train', '{t}/good', *TINY, '--preset', 'bogus'], 'unknown preset'),
     ('train: --valid-pct 1.5',       ['train', '{t}/good', *TINY, '--valid-pct', 1.5], '`valid_pct`'),
-    ('train: --arch vgg',            ['train', '{t}/good', *TINY, '--arch', 'vgg'], 'invalid choice'),
+    ('train: --arch vgg',            ['train', '{t}/good', *TINY, '--arch', 'vgg'], "unknown model 'vgg'"),
     ('train: --min-scale 0',         ['train', '{t}/good', *TINY, '--min-scale', 0], '`min_scale`'),
     ('train: --mixup -1',            ['train', '{t}/good', *TINY, '--mixup', -1], '`mixup`'),
     ('evaluate: no run',             ['evaluate', '{t}/user'], 'not found'),

@@ -22,6 +22,7 @@ def ema_decay(epochs:float, steps_per_epoch:int) -> float:
 
 # %% ../nbs/03d_averaging.ipynb #aec727f1
 def _copy_into(params:list, values:list):
+    assert len(params) == len(values), f"{len(values)} saved tensors for {len(params)} weights"
     with torch.no_grad():
         for p, v in zip(params, values): p.copy_(v)
 
@@ -38,7 +39,9 @@ class WeightEMA(Callback):
     def before_fit(self):
         self.decay = ema_decay(self.epochs, math.ceil(len(self.dls.train) / self.accum))
         self.ema_fn = get_ema_multi_avg_fn(self.decay)
-        self.params = [p for p in whole_model(self.learn).parameters() if p.requires_grad]  # what this phase trains
+        model = whole_model(self.learn)
+        self.params = ([p for p in model.parameters() if p.requires_grad] +  # what this phase trains, and BatchNorm statistics
+                       [b for b in model.buffers() if b.is_floating_point()])
         self.avg, self.n = [p.detach().clone() for p in self.params], 0
         if self.state:  # resumed: the model holds the averaged weights (the checkpoint's), the state the raw ones
             self.n = self.state['n']

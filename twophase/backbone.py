@@ -47,8 +47,12 @@ def timm_model(arch:str, # a timm model name, e.g. 'convnext_tiny', 'efficientne
     if str(weights) != 'DEFAULT':
         raise WeightsError(f"--weights {weights!r} for timm model {name}: give DEFAULT (timm's pretrained weights; choose "
                            f"others with a tag in --arch, e.g. {name.split('.')[0]}.<tag>), a local .pth/.safetensors file, or none.")
+    forward_units(timm.create_model(name, pretrained=False, **kw))  # refuse an unsupported model before downloading it
+    if not timm.list_pretrained(name.split('.')[0] + ('*' if '.' not in name else '')):
+        raise WeightsError(f"timm has no pretrained weights for {name}: train it from random init with --weights none, "
+                           f"pass a local weights file, or choose a model that has some (timm.list_pretrained()).")
     try: return timm.create_model(name, pretrained=True, **kw)
-    except (OSError, RuntimeError, ConnectionError) as e: raise _download_error(name, e) from e
+    except (OSError, ConnectionError) as e: raise _download_error(name, e) from e
 
 # %% ../nbs/01e_backbone.ipynb #48a0b87d
 def _run_order(m:nn.Module, x) -> tuple:
@@ -68,13 +72,15 @@ def _not_chain(m, why): return ConfigError(
     f"efficientnet*, regnet*, mobilenetv3*, ...); vision transformers are not supported yet.")
 
 # %% ../nbs/01e_backbone.ipynb #08f0c086
-def forward_units(m:nn.Module, size:int=64) -> list:
+def forward_units(m:nn.Module, size:int|None=None) -> list:
     "[(name, module)] that, run in order, compute `m.forward_features` exactly (stage containers opened)"
     fi, was = [f['module'] for f in m.feature_info], m.training
+    size = size or m.pretrained_cfg.get('input_size', (3, 224, 224))[-1]  # some models accept only their own size
     x = torch.randn(2, 3, size, size)
     try:
         m.eval()
-        order, ref = _run_order(m, x)
+        try: order, ref = _run_order(m, x)
+        except Exception as e: raise _not_chain(m, f'{type(e).__name__} in a trial pass at {size} px') from None
         if len(order) != len(set(order)): raise _not_chain(m, 'a module runs twice')
         units = []
         for n in order:
@@ -87,6 +93,8 @@ def forward_units(m:nn.Module, size:int=64) -> list:
                 for _, u in units: y = u(y)
         except Exception as e: raise _not_chain(m, f'{type(e).__name__} running its modules in order') from None
         if y.shape != ref.shape or not torch.equal(y, ref): raise _not_chain(m, 'its modules in order give another output')
+        if y.ndim != 4 or y.shape[1] != m.num_features:
+            raise _not_chain(m, f'its features come out as {tuple(y.shape)}, not as (N, channels, H, W) maps')
     finally: m.train(was)
     return units
 
@@ -129,8 +137,8 @@ def timm_parts(arch:str, weights='DEFAULT', drop_path:float=0.) -> tuple:
 
 # %% ../nbs/01e_backbone.ipynb #7773f39d
 def data_stats(arch:str) -> tuple|None:
-    "(mean, std) the timm model `arch` was pretrained with, if they are not ImageNet's (None otherwise)"
+    "(mean, std) the timm model `arch` (with its tag) was pretrained with, if they are not ImageNet's (None otherwise)"
     from fastai.vision.all import imagenet_stats
-    cfg = require_timm(arch).get_pretrained_cfg(timm_name(arch).split('.')[0]) if is_timm(arch) else None
+    cfg = require_timm(arch).get_pretrained_cfg(timm_name(arch)) if is_timm(arch) else None
     ms = (tuple(cfg.mean), tuple(cfg.std)) if cfg else None
     return None if ms is None or all(abs(a - b) < 1e-3 for a, b in zip(ms[0] + ms[1], imagenet_stats[0] + imagenet_stats[1])) else ms

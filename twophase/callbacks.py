@@ -166,7 +166,7 @@ def whole_model(learn:Learner):
     return getattr(m, 'module', m)  # inside DDP (distributed training) the model is wrapped
 
 # %% ../nbs/03_callbacks.ipynb #e0df5c8a
-def checkpoint_dict(learn:Learner, row:dict|None=None, **extra) -> dict:
+def checkpoint_dict(learn:Learner, row:dict|None=None, cb_state:bool=True, **extra) -> dict:
     "What a checkpoint file holds: weights plus everything needed to use them or continue training"
     row = row or {}
     plateau = [dict(best=c.best, wait=c.wait) for c in learn.cbs if isinstance(c, ReduceLROnPlateau)]
@@ -177,7 +177,8 @@ def checkpoint_dict(learn:Learner, row:dict|None=None, **extra) -> dict:
                 lrs=[h['lr'] for h in learn.opt.hypers] if learn.opt is not None else None,
                 rng=rng_states(learn), history=list(getattr(learn, 'history', []) or []),
                 plateau=plateau[0] if plateau else None, lr_found=dict(getattr(learn, 'lr_found', {}) or {}),
-                cb_state={type(c).__name__: c.checkpoint_state() for c in learn.cbs if hasattr(c, 'checkpoint_state')}, **extra)
+                cb_state={type(c).__name__: c.checkpoint_state() for c in learn.cbs if hasattr(c, 'checkpoint_state')} if cb_state else {},
+                **extra)
 
 # %% ../nbs/03_callbacks.ipynb #740bf08a
 def save_checkpoint(learn:Learner, path, row:dict|None=None, **extra):
@@ -224,7 +225,7 @@ class Checkpointer(Callback):
         if self.dir and self.keep:
             save_checkpoint(self.learn, self.dir/f"checkpoint_epoch_{row['epoch']:03d}.pth", row, **best)
             for old in sorted(self.dir.glob('checkpoint_epoch_*.pth'))[:-self.keep]: old.unlink()
-        if self.dir and new_best: save_checkpoint(self.learn, self.best_path, row, **best)
+        if self.dir and new_best: save_checkpoint(self.learn, self.best_path, row, cb_state=False, **best)  # resume state: periodic only
         if new_best: self.log(f"  new best {self.monitor}={v:.4f} at epoch {row['epoch']}" + (f" -> {self.best_path.name}" if self.dir else ''))
 
     def restore(self, ckpt:dict):

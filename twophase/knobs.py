@@ -58,7 +58,12 @@ def check_arch(arch:str):
     if not is_timm(arch): return
     timm = require_timm(arch)
     name = timm_name(arch)
-    if timm.is_model(name): return
+    if timm.is_model(name):
+        if '.' not in name or name in timm.list_pretrained(name): return
+        tags = timm.list_pretrained(name.split('.')[0] + '.*')
+        raise ConfigError(f"config field `arch`: timm has no pretrained weights tagged {name.split('.', 1)[1]!r} for "
+                          f"{name.split('.')[0]}; " + (f"its tags: {', '.join(tags[:10])}" if tags else
+                          "it has no pretrained weights (use the name without a tag and --weights none or a local file)"))
     close = difflib.get_close_matches(name.split('.')[0], timm.list_models(), n=6, cutoff=0.6)
     raise ConfigError(f"config field `arch`: unknown model {arch!r}: not one of torchvision's {', '.join(ARCHS)} and not a timm "
                       f"model name." + (f" Close timm names: {', '.join(close)}." if close else '') +

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from matplotlib.figure import Figure
 from fastai.vision.all import Learner, load_learner, imagenet_stats
-from .config import located_config
+from .config import located_config, ConfigError
 from .data import dls_from_config, DatasetError
 from .callbacks import save_fig
 from .rundir import is_run_dir, RUN_MARKER
@@ -33,7 +33,10 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
                                 f"fastai export you trust, use fastai's load_learner.")
     with warnings.catch_warnings():  # our own export: fastai's warning about unpickling untrusted files does not apply
         warnings.filterwarnings('ignore', message='load_learner` uses Python')
-        learn = load_learner(run_dir/'export.pkl')
+        try: learn = load_learner(run_dir/'export.pkl')
+        except ModuleNotFoundError as e:
+            if (e.name or '').split('.')[0] != 'timm': raise
+            raise ConfigError(f"{run_dir} holds a timm model, and timm is not installed: pip install 'twophase[timm]'") from None
     learn.path, learn.run_dir = run_dir, run_dir
     if with_data:
         cfg, vocab = located_config(run_dir), list(learn.dls.vocab)
@@ -65,16 +68,18 @@ def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model
             layer:nn.Module|None=None # layer to explain (default: the last stage, `model[0][-1]`: ResNet layer4)
            ) -> tuple:
     "(heat maps of shape (N, H, W) scaled to [0, 1], logits) by Grad-CAM (the `grad-cam` package), on any backbone"
-    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam import GradCAM  # imported here: OpenCV loads only when a map is drawn
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     x, flags = torch.Tensor.as_subclass(x, torch.Tensor), [(m, m.training) for m in model.modules()]  # a plain tensor: grad-cam detaches views in place
     try:
         model.eval()
         with torch.no_grad(): logits = model(x)
         target = logits.argmax(1) if target is None else torch.as_tensor(target).view(-1)
-        with GradCAM(model=model, target_layers=[layer or model[0][-1]]) as cam:
-            # an input that requires grad: the layer's output then has a gradient even when the whole body is frozen
-            maps = cam(input_tensor=x.detach().requires_grad_(True), targets=[ClassifierOutputTarget(int(t)) for t in target])
+        cam = GradCAM(model=model, target_layers=[layer or model[0][-1]])
+        try:  # not `with`: its __exit__ swallows IndexError (a target out of range)
+            with torch.enable_grad():  # an input that requires grad: the layer's output has a gradient even in a frozen body
+                maps = cam(input_tensor=x.detach().requires_grad_(True), targets=[ClassifierOutputTarget(int(t)) for t in target])
+        finally: cam.activations_and_grads.release()
     finally:
         for m, t in flags: m.training = t
         model.zero_grad(set_to_none=True)

@@ -81,7 +81,7 @@ def check_writable(out:Path, probe_bytes:int=1 << 20) -> Path:
 # %% ../nbs/04a_rundir.ipynb #6ebd5a8a
 def default_run_dir(data, arch:str) -> Path:
     "runs/<dataset>-<arch>-<YYYYmmdd-HHMMSS>"
-    return Path('runs')/f"{Path(data).name}-{arch}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    return Path('runs')/f"{Path(data).name}-{arch.replace('/', '-')}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
 # %% ../nbs/04a_rundir.ipynb #58e8d740
 def claim_run_dir(run_dir:Path, overwrite:bool=False):

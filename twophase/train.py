@@ -137,7 +137,7 @@ def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
-    if extra['weights_resolved'] != 'None' and (ms := data_stats(cfg.arch)):
+    if str(cfg.weights) == 'DEFAULT' and is_timm(cfg.arch) and (ms := data_stats(cfg.arch)):
         log(f"warning: {cfg.arch} was pretrained on images normalised with mean {ms[0]} and std {ms[1]}; twophase normalises "
             f"with ImageNet's statistics, so the pretrained layers see shifted inputs at first (fine-tuning adapts to them)")
     counts = summary['train_per_class']

@@ -32,7 +32,8 @@ def resolve_weights(weights, env:bool=True):
 
 # %% ../nbs/01d_weights.ipynb #8b28783c
 def _load_safetensors(path):
-    from safetensors.torch import load_file  # installed with timm / huggingface_hub
+    try: from safetensors.torch import load_file  # installed with timm / huggingface_hub
+    except ImportError: raise WeightsError(f"reading {path} needs the safetensors package: pip install safetensors") from None
     return load_file(str(path))
 
 # %% ../nbs/01d_weights.ipynb #495a78ea
@@ -40,9 +41,10 @@ def read_state_dict(path) -> dict:
     "The tensors in a local weights file (a plain state_dict, or one under a 'state_dict'/'model' key)"
     path = Path(path).expanduser()
     if not path.is_file():
-        raise WeightsError(f"weights file {path} not found. Pass an existing .pth file, a torchvision weights "
+        raise WeightsError(f"weights file {path} not found. Pass an existing .pth/.safetensors file, a weights "
                            f"name (DEFAULT, IMAGENET1K_V1) or 'none' for random init.")
     try: sd = _load_safetensors(path) if path.suffix == '.safetensors' else torch.load(path, map_location='cpu', weights_only=True)
+    except WeightsError: raise
     except Exception as e:
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ''
         raise WeightsError(f"could not read weights file {path} ({type(e).__name__}: {first}). It should be a "
