@@ -14,7 +14,8 @@ from .knobs import ConfigError, is_timm, timm_name, require_timm
 from .weights import WeightsError, resolve_weights, _is_path, load_local_weights
 
 # %% auto #0
-__all__ = ['timm_model', 'forward_units', 'stage_body', 'part_names', 'PreLogits', 'timm_parts', 'data_stats']
+__all__ = ['PARTS', 'timm_model', 'forward_units', 'stage_body', 'is_stage_body', 'part_names', 'PreLogits', 'timm_parts',
+           'data_stats']
 
 # %% ../nbs/01e_backbone.ipynb #7d6111c8
 def _classifier_keys(m:nn.Module) -> tuple:
@@ -107,7 +108,14 @@ def stage_body(m:nn.Module, units:list|None=None) -> nn.Sequential:
         raise _not_chain(m, f"its feature stages {fi} are not among its modules {names}")
     a, b = names.index(fi[-3]) + 1, names.index(fi[-2]) + 1
     part = lambda us: nn.Sequential(OrderedDict((n.replace('.', '_'), u) for n, u in us))
-    return nn.Sequential(OrderedDict(early=part(units[:a]), last2=part(units[a:b]), last=part(units[b:])))
+    return nn.Sequential(OrderedDict(zip(PARTS, (part(units[:a]), part(units[a:b]), part(units[b:])))))
+
+# %% ../nbs/01e_backbone.ipynb #9f98f7cc
+PARTS = ('early', 'last2', 'last')
+
+def is_stage_body(body:nn.Module) -> bool:
+    "Whether `body` is a `stage_body` (a timm model's three parts) rather than a ResNet body"
+    return tuple(body._modules) == PARTS
 
 # %% ../nbs/01e_backbone.ipynb #9662c286
 def part_names(body:nn.Sequential) -> list:

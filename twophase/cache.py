@@ -21,6 +21,7 @@ from torch import nn
 from fastai.vision.all import Learner, DataLoader, DataLoaders
 from fastcore.basics import store_attr
 from .model import autocast_for, eval_mode
+from .backbone import is_stage_body
 from .callbacks import RunLog, rng_states, set_rng_states
 from .phase import Phase
 
@@ -44,7 +45,7 @@ def model_tail(model:nn.Module, at:int) -> nn.Sequential:
 # %% ../nbs/04a_cache.ipynb #ed5e7fe1
 def what(model:nn.Module, at:int) -> str:
     "What is cached at point `at` of `model`, for the log"
-    return ((WHAT if len(model[0]) == 8 else STAGE_WHAT)[at] if at or pooled(model[1]) else
+    return ((STAGE_WHAT if is_stage_body(model[0]) else WHAT)[at] if at or pooled(model[1]) else
             "backbone outputs (the model's pooling and final norm train with the head)")
 
 # %% ../nbs/04a_cache.ipynb #2eb9534f

@@ -19,7 +19,7 @@ from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothi
                                create_body, num_features_model)
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 from .knobs import is_timm
-from .backbone import timm_parts, part_names
+from .backbone import timm_parts, part_names, is_stage_body
 from .weights import WeightsError, resolve_weights, read_state_dict, load_local_weights, torchvision_weights, _is_path
 _all_ = ['WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights', 'torchvision_weights']
 from .balance import balanced_metrics, class_weights, class_counts
@@ -78,7 +78,7 @@ def two_phase_splitter(m:nn.Module):
 # %% ../nbs/02_model.ipynb #df3280c8
 def group_names(model:nn.Module) -> list:
     "Names of the four parameter groups of `model`, for logs: `GROUPS` on a ResNet, the stage spans on a timm body"
-    return list(GROUPS) if len(model[0]) != 3 else part_names(model[0]) + ['head']
+    return part_names(model[0]) + ['head'] if is_stage_body(model[0]) else list(GROUPS)
 
 # %% ../nbs/02_model.ipynb #7cef6129
 @contextmanager
