@@ -8,7 +8,15 @@ def add_common_args(p):
     p.add_argument('--workers', type=int, default=0); p.add_argument('--channels-last', action='store_true')
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--test', help='folder of class folders: score the model the method hands over on it')
+    p.add_argument('--arch', default='resnet18', help='resnet18, or a timm model (e.g. efficientnet_lite0) whose weights file has no classifier')
+    p.add_argument('--mean-std', default='auto', help="input normalisation: auto (NAME.json beside the weights file, else ImageNet's), "
+                   "imagenet, half, or R,G,B/R,G,B")
     return p
+
+def mean_std(a) -> tuple:
+    "(mean, std) for `a.mean_std`, read as twophase reads `--mean-std` (auto: the sidecar NAME.json of the weights file)"
+    from twophase.weights import weights_mean_std
+    return weights_mean_std(a.arch, a.weights, a.mean_std)[:2]
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB

@@ -40,4 +40,5 @@ def run(a, rec):
 
 if __name__ == '__main__':
     a = add_common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0])).parse_args()
+    if a.arch != 'resnet18': raise SystemExit('fastai_fine_tune.py runs resnet18 only (twophase compare --recipes fine_tune runs any backbone)')
     with Recorder('fastai_fine_tune', a) as rec: run(a, rec)

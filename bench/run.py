@@ -36,7 +36,7 @@ def run_method(name, a, seed=42):
     script, extra = METHODS[name]
     cmd = [sys.executable, str(HERE/script), a.data, a.weights, '--size', str(a.size), '--bs', str(a.bs),
            '--epochs1', str(a.epochs1), '--epochs2', str(a.epochs2), '--workers', str(a.workers), '--seed', str(seed),
-           *(['--test', a.test] if a.test else []), *extra]
+           '--arch', a.arch, '--mean-std', a.mean_std, *(['--test', a.test] if a.test else []), *extra]
     if name == 'twophase_fast' and not a.full: cmd.append('--epochs-given')  # quick mode: same short epochs for all
     env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
     t0 = time.perf_counter()
@@ -106,6 +106,8 @@ def main(argv=None):
                                 epilog='\n'.join(__doc__.splitlines()[2:]))
     p.add_argument('--data', default=os.environ.get('TWOPHASE_DATA', str(ROOT.parent/'shared/data/imagenette4')))
     p.add_argument('--weights', default=os.environ.get('TWOPHASE_WEIGHTS', str(ROOT.parent/'shared/weights/resnet18-fixture.pth')))
+    p.add_argument('--arch', default='resnet18', help='resnet18, or a timm model such as efficientnet_lite0 (weights without classifier)')
+    p.add_argument('--mean-std', default='auto', help="normalisation: auto (the weights file's NAME.json, else ImageNet's), imagenet, half, R,G,B/R,G,B")
     p.add_argument('--full', action='store_true', help='224 px, 10+30 epochs (default: quick mode, 128 px, 2+2)')
     p.add_argument('--size', type=int); p.add_argument('--epochs1', type=int); p.add_argument('--epochs2', type=int)
     p.add_argument('--bs', type=int, default=32); p.add_argument('--workers', type=int, default=0)
@@ -123,7 +125,7 @@ def main(argv=None):
     bad = [m for m in names if m not in METHODS]
     if bad: p.error(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(METHODS)}")
     if 'seed_recipe' in names: names = ['seed_recipe'] + [m for m in names if m != 'seed_recipe']  # its best is the target
-    print(f"bench: {a.data} | {Path(a.weights).name} | {a.size} px | epochs {a.epochs1}+{a.epochs2} | bs {a.bs} | "
+    print(f"bench: {a.data} | {a.arch} {Path(a.weights).name} | {a.size} px | epochs {a.epochs1}+{a.epochs2} | bs {a.bs} | "
           f"{os.cpu_count()} CPUs | methods {', '.join(names)}", flush=True)
     results, rows, target, seed_wall = [], [], None, None
     seeds = list(range(1, a.seeds + 1)) if a.seeds > 1 else [42]

@@ -6,14 +6,19 @@ unfreezes layer4 and trains it with the head with Adam 1e-4. bs 32, torchvision'
 training epochs as a hand-written script does. `--test DIR` scores the last epoch's model on DIR. Run through `bench/run.py`, or alone:
 
     python bench/seed_recipe.py DATA WEIGHTS --size 224 --epochs1 10 --epochs2 30
+    python bench/seed_recipe.py DATA efficientnet_lite0-imagenet.pth --arch efficientnet_lite0   # a timm body
+
+For a timm EfficientNet body, the stages after the last stride-16 one (the stride-32 blocks, `conv_head`, `bn2`)
+play layer4; the normalisation comes from `--mean-std` or the weights file's sidecar NAME.json (mean = std = 0.5 for
+the EfficientNet-Lite0 weights), as in twophase.
 """
 import argparse, time
 import torch, torchvision
 from torch import nn
 from torchvision import transforms as T
-from common import Recorder, add_common_args
+from common import Recorder, add_common_args, mean_std
 
-MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # set from --mean-std in run()
 
 def eval_tfms(size):
     return T.Compose([T.Resize(int(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), T.Normalize(MEAN, STD)])
@@ -24,12 +29,26 @@ def loaders(data, size, bs, workers):
     return (torch.utils.data.DataLoader(tds, bs, shuffle=True, num_workers=workers, drop_last=True),
             torch.utils.data.DataLoader(vds, bs * 2, num_workers=workers), len(tds.classes))
 
+def seed_head(n_in, n): return nn.Sequential(nn.Linear(n_in, 512), nn.ReLU(), nn.Dropout(0.3), nn.Linear(512, n))
+
 def model_for(weights, n):
+    "(torchvision ResNet-18 with the seed head as `fc`, [head], [layer4, head])"
     m = torchvision.models.resnet18(weights=None)
     sd = {k: v for k, v in torch.load(weights, map_location='cpu', weights_only=True).items() if not k.startswith('fc.')}
     m.load_state_dict(sd, strict=False)
-    m.fc = nn.Sequential(nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.3), nn.Linear(512, n))
-    return m
+    m.fc = seed_head(512, n)
+    return m, [m.fc], [m.layer4, m.fc]
+
+def timm_model_for(arch, weights, n):
+    "(timm EfficientNet body + seed head, [head], [stride-32 stages + conv_head + bn2, head])"
+    import timm
+    body = timm.create_model(arch, pretrained=False, num_classes=0)
+    missing, unexpected = body.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True), strict=False)
+    if unexpected or [k for k in missing if not k.startswith('classifier.')]: raise SystemExit(f"{weights} does not fit {arch}: {missing[:5]} {unexpected[:5]}")
+    last16 = int([f['module'] for f in body.feature_info if f['reduction'] == 16][-1].split('.')[1])  # e.g. blocks.4
+    last = [body.blocks[i] for i in range(last16 + 1, len(body.blocks))] + [body.conv_head, body.bn2]
+    head = seed_head(body.num_features, n)
+    return nn.Sequential(body, head), [head], last + [head]
 
 def evaluate(m, dl, cl):
     m.eval(); ok = n = 0
@@ -40,12 +59,14 @@ def evaluate(m, dl, cl):
     return ok / n
 
 def run(a, rec):
+    global MEAN, STD
+    MEAN, STD = (list(x) for x in mean_std(a))
     tdl, vdl, n = loaders(a.data, a.size, a.bs, a.workers)
-    m = model_for(a.weights, n)
+    m, head, last = model_for(a.weights, n) if a.arch == 'resnet18' else timm_model_for(a.arch, a.weights, n)
     if a.channels_last: m = m.to(memory_format=torch.channels_last)
     loss_fn = nn.CrossEntropyLoss()
     for p in m.parameters(): p.requires_grad = False
-    for phase, (epochs, lr, parts) in enumerate([(a.epochs1, 1e-3, [m.fc]), (a.epochs2, 1e-4, [m.layer4, m.fc])], 1):
+    for phase, (epochs, lr, parts) in enumerate([(a.epochs1, 1e-3, head), (a.epochs2, 1e-4, last)], 1):
         ps = [p for part in parts for p in part.parameters()]
         for p in ps: p.requires_grad = True
         opt = torch.optim.Adam(ps, lr=lr)

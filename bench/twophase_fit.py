@@ -30,7 +30,7 @@ def run(a, rec):
     given = dict(epochs1=a.epochs1, epochs2=a.epochs2) if not a.preset or a.epochs_given else {}
     old = (dict(bn='frozen', load_best=True, min_scale=0.75, lr_div=3.0, schedule='one_cycle') if a.old_defaults
            else {})  # twophase's defaults before the 2026-11-30 study
-    cfg = make_config(a.preset, data=a.data, weights=a.weights, size=a.size, bs=a.bs, num_workers=a.workers,
+    cfg = make_config(a.preset, data=a.data, weights=a.weights, arch=a.arch, mean_std=a.mean_std, size=a.size, bs=a.bs, num_workers=a.workers,
                       seed=a.seed, **given, **old, **({'channels_last': False} if a.no_channels_last else {}),
                       **({'precision': a.precision} if a.precision else {}))
     rec.note(config={k: getattr(cfg, k) for k in ('epochs1', 'epochs2', 'size1', 'size', 'aug', 'cache', 'cache_views',

@@ -5,7 +5,8 @@ from conftest import ROOT
 
 # lowest first; a module may import any module on an earlier line
 FLOORS = [
-    ['files', 'knobs', 'weights'],       # atomic writes, signals held back during them; a config's vocabulary; weight files
+    ['files', 'knobs'],                  # atomic writes, signals held back during them; a config's vocabulary
+    ['weights'],                         # weight files and the normalisation they expect
     ['config', 'stats', 'layout', 'balance', 'backbone'],  # settings; statistics; dataset folders; class balance; timm bodies
     ['check'],                           # the dataset check
     ['data', 'model', 'distributed', 'callbacks'],

@@ -14,8 +14,7 @@ from .knobs import ConfigError, is_timm, timm_name, require_timm
 from .weights import WeightsError, resolve_weights, _is_path, load_local_weights
 
 # %% auto #0
-__all__ = ['PARTS', 'timm_model', 'forward_units', 'stage_body', 'is_stage_body', 'part_names', 'PreLogits', 'timm_parts',
-           'data_stats']
+__all__ = ['PARTS', 'timm_model', 'forward_units', 'stage_body', 'is_stage_body', 'part_names', 'PreLogits', 'timm_parts']
 
 # %% ../nbs/01e_backbone.ipynb #7d6111c8
 def _classifier_keys(m:nn.Module) -> tuple:
@@ -142,11 +141,3 @@ def timm_parts(arch:str, weights='DEFAULT', drop_path:float=0.) -> tuple:
     units = forward_units(m)
     in_body = {n.split('.')[0] for n, _ in units}
     return stage_body(m, units), PreLogits(m, [n for n, _ in m.named_children() if n not in in_body])
-
-# %% ../nbs/01e_backbone.ipynb #7773f39d
-def data_stats(arch:str) -> tuple|None:
-    "(mean, std) the timm model `arch` (with its tag) was pretrained with, if they are not ImageNet's (None otherwise)"
-    from fastai.vision.all import imagenet_stats
-    cfg = require_timm(arch).get_pretrained_cfg(timm_name(arch)) if is_timm(arch) else None
-    ms = (tuple(cfg.mean), tuple(cfg.std)) if cfg else None
-    return None if ms is None or all(abs(a - b) < 1e-3 for a, b in zip(ms[0] + ms[1], imagenet_stats[0] + imagenet_stats[1])) else ms

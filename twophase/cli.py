@@ -14,7 +14,7 @@ from .distributed import is_main
 from .files import os_error_message
 from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, add_config_args
 from .files import atomic_write_text
-from .data import DatasetError, count_train_images, default_data, split_sibling_warning
+from .data import DatasetError, count_train_images, default_data, split_sibling_warning, norm_stats
 from .check import check_dataset
 from .model import WeightsError
 from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
@@ -256,10 +256,10 @@ def cmd_export(ns, argv):
     learn = load_run(run_dir, with_data=False)
     size = ns.size or load_config(run_dir).size
     out = Path(ns.out) if ns.out else run_dir/'model.onnx'
-    diff = export_onnx(learn, out, size=size)
+    diff, ms = export_onnx(learn, out, size=size), tuple(tuple(round(x, 4) for x in s) for s in norm_stats(learn.dls))
     print(f"ONNX model -> {out} (classes in {out.with_suffix('.classes.json').name})\n"
           f"  input: RGB scaled to [0,1], shape (N, 3, {size}, {size}) -- prepare images as twophase validates them: "
-          f"centre-crop to a square, resize to {size}x{size}; ImageNet normalisation is inside the model\n"
+          f"centre-crop to a square, resize to {size}x{size}; the backbone's normalisation (mean {ms[0]}, std {ms[1]}) is inside the model\n"
           f"  output: class probabilities. onnxruntime vs PyTorch: max abs diff {diff:.2e}")
 
 # %% ../nbs/07_cli.ipynb #7ea5050a

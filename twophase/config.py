@@ -12,7 +12,7 @@ from pathlib import Path
 from .files import atomic_write_json
 from .knobs import (ConfigError, ARCHS, UNFREEZE, BN_MODES, PRECISIONS, TRACKERS, SAMPLERS, TRAINABLE_NAMES, SCHEDULES, knob,
                             LrError, lr_value, parse_phases, INT_RANGES, PRESETS, size_preset, parse_preset,
-                            _check, _in_range, _finite, check_arch)
+                            _check, _in_range, _finite, check_arch, parse_mean_std)
 _all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError',
          'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS', 'size_preset', 'parse_preset']  # the vocabulary, one floor down
 
@@ -75,6 +75,9 @@ class TwoPhaseConfig:
                      "efficientnet_b0 (needs timm: pip install 'twophase[timm]')", 'model')
     weights: str|None = knob('DEFAULT', "pretrained weights: a torchvision name (DEFAULT, IMAGENET1K_V1, ...), "
                              "a local .pth state_dict, or 'none' for random init (default: $TWOPHASE_WEIGHTS, else DEFAULT)", 'model')
+    mean_std: str = knob('auto', "the normalisation the backbone was pretrained with: auto (from the weights: torchvision's or "
+                         "timm's pretrained config, or NAME.json {\"mean\": [..], \"std\": [..]} beside a local NAME.pth, else "
+                         "ImageNet's), imagenet, half (mean = std = 0.5: pixels scaled to [-1, 1]), or R,G,B/R,G,B", 'model')
     head_hidden: int = knob(512, "width of the head's hidden Linear layer", 'model')
     bn: str = knob('stats', "BatchNorm in the frozen layers: stats (training mode, as a plain PyTorch script runs them: batch "
                    "statistics while training, running statistics that follow your images; weights frozen), frozen (the "
@@ -185,6 +188,7 @@ def validate_config(c:TwoPhaseConfig):
     _finite(c, 'decode_cache_mb', 0, 2**30)
     _finite(c, 'cache_gb', 0, 2**20, lo_open=True)
     check_arch(c.arch)
+    parse_mean_std(c.mean_std)
     for n, allowed in (('unfreeze', UNFREEZE), ('unfreeze3', UNFREEZE), ('phase2_start', ('best', 'last')),
                        ('check', ('full', 'quick', 'off')), ('precision', PRECISIONS), ('bn', BN_MODES),
                        ('tracker', TRACKERS), ('sampler', SAMPLERS)):
@@ -316,4 +320,7 @@ def located_config(run_dir) -> TwoPhaseConfig:
     for k in ('data', 'weights'):
         v, r = getattr(cfg, k), d.get(f'{k}_resolved')
         if v and not Path(str(v)).expanduser().exists() and r and Path(r).exists(): cfg = replace(cfg, **{k: r})
+    if cfg.mean_std == 'auto' and (ms := d.get('mean_std_resolved')):  # what the run trained with, whatever the weights' files say now
+        cfg = replace(cfg, mean_std=f"{','.join(map(str, ms['mean']))}/{','.join(map(str, ms['std']))}")
+    elif cfg.mean_std == 'auto' and 'weights_resolved' in d: cfg = replace(cfg, mean_std='imagenet')  # runs before 2026-12-03: always ImageNet's
     return cfg

@@ -19,6 +19,7 @@ from .metrics import evaluate, score_summary
 from .train import run_training, resume_training, prepare_run_dir, export_learner, score_test, result_lines, RunDirError
 from .callbacks import RunLog
 from .interpret import load_run
+from .data import norm_stats
 
 # %% auto #0
 __all__ = ['Ensemble', 'finished', 'train_member', 'mean_history', 'build_ensemble', 'member_seed', 'train_ensemble']
@@ -63,11 +64,15 @@ def build_ensemble(run_dirs, # finished runs with the same classes and image siz
     if bad: raise RunDirError(f"not finished runs, cannot be ensembled: {', '.join(bad)}")
     cfgs = [load_config(d) for d in run_dirs]
     learn = load_run(run_dirs[0])
-    members = [learn.model] + [load_run(d, with_data=False).model for d in run_dirs[1:]]
-    vocabs = [list(load_run(d, with_data=False).dls.vocab) for d in run_dirs[1:]]
+    others = [load_run(d, with_data=False) for d in run_dirs[1:]]
+    members, vocabs = [learn.model] + [o.model for o in others], [list(o.dls.vocab) for o in others]
     if any(v != list(learn.dls.vocab) for v in vocabs) or len({c.size for c in cfgs}) > 1:
         raise ConfigError("ensemble members must have the same classes and image size: "
                           + '; '.join(f"{d}: {c.size} px" for d, c in zip(run_dirs, cfgs)))
+    stats = [norm_stats(learn.dls)] + [norm_stats(o.dls) for o in others]
+    if len(set(stats)) > 1:  # one input for all: members normalised otherwise would see shifted images
+        raise ConfigError("ensemble members must normalise images alike (backbones pretrained with the same mean and std): "
+                          + '; '.join(f"{d}: mean {s[0]}, std {s[1]}" for d, s in zip(run_dirs, stats)))
     learn.model, learn.path, learn.splitter, learn.opt = Ensemble(members).eval(), out, trainable_params, None
     log = RunLog(out/'logs'/'training.log', echo=echo)
     hist = mean_history(run_dirs)

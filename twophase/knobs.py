@@ -10,9 +10,10 @@ import math, argparse, importlib.util, difflib
 from dataclasses import field
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'INT_RANGES',
-           'PRESETS', 'ConfigError', 'knob', 'is_timm', 'timm_name', 'require_timm', 'check_arch', 'LrError',
-           'lr_value', 'parse_phases', 'size_preset', 'parse_preset']
+__all__ = ['ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES',
+           'IMAGENET_STATS', 'MEAN_STD', 'INT_RANGES', 'PRESETS', 'ConfigError', 'knob', 'is_timm', 'timm_name',
+           'require_timm', 'check_arch', 'LrError', 'lr_value', 'parse_mean_std', 'parse_phases', 'size_preset',
+           'parse_preset']
 
 # %% ../nbs/00_knobs.ipynb #c642e055
 class ConfigError(ValueError):
@@ -79,6 +80,25 @@ def lr_value(v):
     if isinstance(v, str) and v.strip().lower() == 'auto': return 'auto'
     try: return float(v)
     except (TypeError, ValueError): raise LrError(f"not a learning rate: {v!r} (give a number such as 1e-3, or 'auto')") from None
+
+# %% ../nbs/00_knobs.ipynb #4ef66d47
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # fastai's imagenet_stats, torchvision's weights' transforms
+MEAN_STD = {'imagenet': IMAGENET_STATS, 'half': ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}
+
+def parse_mean_std(v) -> tuple|None:
+    "(mean, std) named by `v` ('imagenet', 'half', 'R,G,B/R,G,B', or a {mean, std} dict), or None for 'auto'"
+    if isinstance(v, dict): v = f"{','.join(map(str, v.get('mean', [])))}/{','.join(map(str, v.get('std', [])))}"
+    s = str(v).strip().lower()
+    if s == 'auto': return None
+    if s in MEAN_STD: return MEAN_STD[s]
+    fix = ("give auto, imagenet, half (mean = std = 0.5: pixels scaled to [-1, 1]) or three means and three standard "
+           "deviations as R,G,B/R,G,B, e.g. 0.485,0.456,0.406/0.229,0.224,0.225")
+    try: mean, std = (tuple(float(x) for x in part.split(',')) for part in s.split('/'))
+    except ValueError: raise ConfigError(f"config field `mean_std`: cannot read {v!r}; {fix}") from None
+    if len(mean) != 3 or len(std) != 3: raise ConfigError(f"config field `mean_std`: {v!r} has {len(mean)} means and {len(std)} standard deviations; {fix}")
+    if not all(map(math.isfinite, mean + std)) or min(std) <= 0 or max(map(abs, mean)) > 1e3:
+        raise ConfigError(f"config field `mean_std`: {v!r} needs finite means and standard deviations > 0; {fix}")
+    return mean, std
 
 # %% ../nbs/00_knobs.ipynb #439e6de6
 def parse_phases(spec:str) -> list:

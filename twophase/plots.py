@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 from matplotlib.figure import Figure
-from fastai.vision.all import Learner, load_learner, imagenet_stats
+from fastai.vision.all import Learner, load_learner
 from .config import located_config, ConfigError
-from .data import dls_from_config, DatasetError
+from .data import dls_from_config, DatasetError, norm_stats
 from .callbacks import save_fig
 from .rundir import is_run_dir, RUN_MARKER
 
@@ -40,7 +40,7 @@ def load_run(run_dir, with_data:bool=True) -> Learner:
     learn.path, learn.run_dir = run_dir, run_dir
     if with_data:
         cfg, vocab = located_config(run_dir), list(learn.dls.vocab)
-        learn.dls = dls_from_config(cfg, num_workers=0)
+        learn.dls = dls_from_config(cfg, num_workers=0, mean_std=norm_stats(learn.dls))  # the trained model's own normalisation
         learn.dls.to(learn.dls.device)
         if list(learn.dls.vocab) != vocab:
             raise DatasetError(f"{run_dir}: the model's classes ({', '.join(vocab)}) differ from those of its dataset "
@@ -86,9 +86,9 @@ def gradcam(model:nn.Module, # `nn.Sequential(body, head)` from `two_phase_model
     return torch.as_tensor(maps, device=x.device), logits
 
 # %% ../nbs/05_plots.ipynb #1a51be48
-def _show_images(xb):
-    "Denormalised images of batch `xb` as HWC numpy arrays in [0, 1]"
-    mean, std = (torch.tensor(s, device=xb.device).view(1, 3, 1, 1) for s in imagenet_stats)
+def _show_images(xb, dls):
+    "Denormalised images of batch `xb` (normalised as `dls` does it) as HWC numpy arrays in [0, 1]"
+    mean, std = (torch.tensor(s, device=xb.device).view(1, 3, 1, 1) for s in norm_stats(dls))
     return (xb * std + mean).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 # %% ../nbs/05_plots.ipynb #d1311add
@@ -103,7 +103,7 @@ def plot_gradcam(learn:Learner, items=None, n:int=8, fname=None) -> Figure:
     items = items or spread_items(learn.dls.valid, n)
     xb, yb = learn.dls.test_dl(items, with_labels=True, bs=len(items)).one_batch()  # all in one batch, whatever the run's bs
     maps, logits = gradcam(learn.model, xb.as_subclass(torch.Tensor))
-    probs, imgs, vocab = logits.softmax(1), _show_images(xb), learn.dls.vocab
+    probs, imgs, vocab = logits.softmax(1), _show_images(xb, learn.dls), learn.dls.vocab
     cols = min(4, len(items)); rows = math.ceil(len(items) / cols)
     fig = Figure(figsize=(3 * cols, 3.2 * rows), layout='constrained')
     for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
@@ -122,7 +122,7 @@ def plot_top_losses(learn:Learner, probs, targs, losses, k:int=9, fname=None) ->
     idx = losses.argsort(descending=True)[:k].tolist()
     items = [learn.dls.valid.dataset.items[i] for i in idx]
     xb, _ = learn.dls.test_dl(items, with_labels=True, bs=len(items)).one_batch()
-    imgs, vocab = _show_images(xb), learn.dls.vocab
+    imgs, vocab = _show_images(xb, learn.dls), learn.dls.vocab
     cols = min(3, k); rows = math.ceil(len(idx) / cols)
     fig = Figure(figsize=(3.2 * cols, 3.3 * rows), layout='constrained')
     for a, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from fastai.vision.all import Learner, imagenet_stats
+from fastai.vision.all import Learner
 from .files import atomic_write_json
 from .check import list_files, load_rgb
 from .metrics import get_probs
+from .data import norm_stats
 
 # %% ../nbs/05b_predict.ipynb #97ad5f87
 def image_files(paths) -> tuple:
@@ -44,19 +45,19 @@ def predict_files(learn:Learner, files, tta:bool=False, k:int=3) -> pd.DataFrame
 
 # %% ../nbs/05b_predict.ipynb #72777fec
 class Deployable(nn.Module):
-    "normalise -> model -> softmax, for export"
-    def __init__(self, model:nn.Module):
+    "normalise (RGB in [0, 1] -> the backbone's own statistics) -> model -> softmax, for export"
+    def __init__(self, model:nn.Module, mean_std:tuple):
         super().__init__()
         self.model = model
-        self.register_buffer('mean', torch.tensor(imagenet_stats[0]).view(1, 3, 1, 1))
-        self.register_buffer('std', torch.tensor(imagenet_stats[1]).view(1, 3, 1, 1))
+        self.register_buffer('mean', torch.tensor(mean_std[0], dtype=torch.float).view(1, 3, 1, 1))
+        self.register_buffer('std', torch.tensor(mean_std[1], dtype=torch.float).view(1, 3, 1, 1))
     def forward(self, x): return self.model((x - self.mean) / self.std).softmax(1)
 
 # %% ../nbs/05b_predict.ipynb #0c3c08b7
 def export_onnx(learn:Learner, fname, size:int=224, check:bool=True) -> float|None:
     "Write `learn.model` as ONNX to `fname` (+ classes.json); return max |onnxruntime - PyTorch| if `check`"
     fname = Path(fname)
-    net = Deployable(learn.model).eval().cpu()
+    net = Deployable(learn.model, norm_stats(learn.dls)).eval().cpu()
     x = torch.rand(2, 3, size, size)
     fname.parent.mkdir(parents=True, exist_ok=True)
     tmp = fname.with_name(f'.{fname.name}.tmp')

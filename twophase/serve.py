@@ -38,7 +38,7 @@ def classify(learn:Learner, fname, k:int=3) -> tuple:
     probs, vocab = logits.float().softmax(1)[0], list(learn.dls.vocab)
     top = probs.topk(min(k, len(vocab)))
     return ({vocab[i]: float(p) for p, i in zip(top.values, top.indices)},
-            cam_overlay(_show_images(xb)[0], maps[0].float().cpu().numpy()))
+            cam_overlay(_show_images(xb, learn.dls)[0], maps[0].float().cpu().numpy()))
 
 # %% ../nbs/05d_serve.ipynb #9f26cbb0
 def validation_examples(run_dir, n:int=8) -> list:

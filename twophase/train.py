@@ -24,7 +24,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastcore.basics import risinstance
 from .model import learner_from_config, resolve_weights, resolve_precision
 from .knobs import is_timm
-from .backbone import data_stats
+from .weights import weights_mean_std
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars
@@ -120,7 +120,9 @@ def check_batches(cfg:TwoPhaseConfig, n_train:int):
 def run_record(cfg:TwoPhaseConfig, data, dls, summary:dict, phases:list, command, typed, resumed, prev:dict) -> dict:
     "What config.json records about the run besides its config (a resumed run keeps its start and command)"
     started = datetime.datetime.now().isoformat(timespec='seconds')
+    mean, std, source = weights_mean_std(cfg.arch, cfg.weights, cfg.mean_std)
     extra = dict(dataset=summary, weights_resolved=str(resolve_weights(cfg.weights, env=not is_timm(cfg.arch))), data_resolved=str(Path(data).resolve()), command=command, started=started,
+                 mean_std_resolved=dict(mean=list(mean), std=list(std), source=source),
                  device=str(dls.device or 'cpu'), precision_resolved=resolve_precision(cfg.precision, dls.device),
                  torch_threads=torch.get_num_threads(), world_size=world_size(),
                  global_bs=cfg.bs * world_size() * cfg.accum, lr_factor=lr_factor(cfg),
@@ -137,9 +139,8 @@ def log_header(log, cfg:TwoPhaseConfig, data, run_dir, dls, summary:dict, extra:
         f"{summary['n_classes']} classes: {', '.join(summary['classes'])}")
     log(f"model: {cfg.arch}, weights={extra['weights_resolved']}, bs={cfg.bs} (effective {cfg.effective_bs}), "
         f"preset={cfg.preset}, block_dropout={cfg.block_dropout}, label_smoothing={cfg.label_smoothing}")
-    if str(cfg.weights) == 'DEFAULT' and is_timm(cfg.arch) and (ms := data_stats(cfg.arch)):
-        log(f"warning: {cfg.arch} was pretrained on images normalised with mean {ms[0]} and std {ms[1]}; twophase normalises "
-            f"with ImageNet's statistics, so the pretrained layers see shifted inputs at first (fine-tuning adapts to them)")
+    ms = extra['mean_std_resolved']
+    log(f"normalisation: mean {tuple(round(x, 4) for x in ms['mean'])}, std {tuple(round(x, 4) for x in ms['std'])}, {ms['source']}")
     counts = summary['train_per_class']
     log(balance_line(counts))
     if (w := balance_warning(counts)): log(f"warning: {w}")
