@@ -24,11 +24,12 @@ from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, l
 from .phase import Phase, apply_phase, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
 from .averaging import WeightEMA
 from .rundir import claim_run_dir, ensure_run_config
+from .data import norm_stats
 
 # %% auto #0
 __all__ = ['two_phase_fit', 'fit_phase', 'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted',
-           'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'start_run', 'restore_run',
-           'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit', 'fit_from_config']
+           'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'norm_mismatch', 'start_run',
+           'restore_run', 'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit', 'fit_from_config']
 
 # %% ../nbs/04b_fit.ipynb #756471f9
 def fit_phase(learn:Learner, phase:Phase, cbs=None, plateau_patience:int=5, plateau_factor:float=0.5,
@@ -156,6 +157,18 @@ def check_learner(learn:Learner):
                           f"groups {', '.join(GROUPS)} to freeze and unfreeze what they say. Build the learner with "
                           f"`two_phase_learner(dls)` (or pass `splitter=two_phase_splitter` for a torchvision ResNet).")
 
+# %% ../nbs/04b_fit.ipynb #748f4125
+def norm_mismatch(learn:Learner) -> str|None:
+    "What is wrong when `learn`'s DataLoaders normalise images otherwise than its pretrained weights expect (None if nothing)"
+    exp = getattr(learn, 'weights_mean_std', None)
+    try: have = norm_stats(learn.dls)
+    except ValueError: return None  # DataLoaders without one Normalize: the user's own pipeline
+    if exp is None or all(abs(a - b) < 1e-3 for a, b in zip(have[0] + have[1], exp[0] + exp[1])): return None
+    r = lambda s: tuple(round(x, 3) for x in s)
+    return (f"the DataLoaders normalise images with mean {r(have[0])}, std {r(have[1])}, but the weights expect mean {r(exp[0])}, "
+            f"std {r(exp[1])} ({exp[2]}): build them with get_dls(..., mean_std=weights_mean_std(arch, weights)[:2]) "
+            f"(twophase train does), or tell the learner two_phase_learner(..., mean_std=...) if the weights were trained otherwise")
+
 # %% ../nbs/04b_fit.ipynb #de93faa9
 def start_run(learn:Learner, run_dir, resume:dict|None, overwrite:bool, log:RunLog|None, monitor:str, keep:int) -> tuple:
     "Claim `run_dir` (unless resuming); return the run log, the history logger and the checkpointer"
@@ -166,6 +179,7 @@ def start_run(learn:Learner, run_dir, resume:dict|None, overwrite:bool, log:RunL
         learn.path = run_dir  # so `learn.export()` / `learn.save()` land in the run directory
         ensure_run_config(learn, run_dir)
     log = log or RunLog(run_dir/'logs'/'training.log' if run_dir else None)
+    if (w := norm_mismatch(learn)): log(f"warning: {w}")
     learn.lr_found = {}
     bars = any(isinstance(cb, ProgressCallback) for cb in learn.cbs)  # without fastai's table, the log shows each epoch
     return log, RunLogger(run_dir, log=RunLog(log.path, echo=log.echo and not bars)), Checkpointer(run_dir, monitor, keep, log)

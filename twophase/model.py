@@ -20,7 +20,7 @@ from fastai.vision.all import (Learner, Adam, CrossEntropyLossFlat, LabelSmoothi
 from .config import TwoPhaseConfig, ARCHS, BN_MODES, bn_mode
 from .knobs import is_timm
 from .backbone import timm_parts, part_names, is_stage_body
-from .weights import WeightsError, resolve_weights, read_state_dict, load_local_weights, torchvision_weights, _is_path
+from .weights import WeightsError, resolve_weights, read_state_dict, load_local_weights, torchvision_weights, _is_path, weights_mean_std
 _all_ = ['WeightsError', 'resolve_weights', 'read_state_dict', 'load_local_weights', 'torchvision_weights']
 from .balance import balanced_metrics, class_weights, class_counts
 
@@ -155,6 +155,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                       adam_eps:float=1e-5, # Adam's epsilon
                       adam_beta2:float=0.99, # Adam's second-moment decay (fastai's `sqr_mom`)
                       channels_last:bool=False, # channels-last memory format (faster convolutions on oneDNN CPUs and recent GPUs)
+                      mean_std='auto', # the normalisation the weights expect (see `weights_mean_std`); fitting warns if `dls` differ
                       **kwargs # passed on to `Learner`
                      ) -> Learner:
     "A `Learner` on a pretrained ResNet with the reference recipe's head, frozen for phase 1"
@@ -170,7 +171,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
                     metrics=default_metrics(n) if metrics is None else metrics, train_bn=bn == 'train', cbs=cbs, **kwargs)
     learn.bn_mode = bn
     learn.recorder.train_metrics = True
-    learn.arch = arch
+    learn.arch, learn.weights_mean_std = arch, weights_mean_std(arch, weights, mean_std)
     learn.freeze()
     return learn
 
@@ -238,7 +239,7 @@ def learner_from_config(cfg:TwoPhaseConfig, dls, **kwargs) -> Learner:
     return apply_precision(two_phase_learner(dls, arch=cfg.arch, weights=cfg.weights, head_hidden=cfg.head_hidden,
                              head_dropout=cfg.head_dropout, bn=bn_mode(cfg), block_dropout=cfg.block_dropout,
                              label_smoothing=cfg.label_smoothing, class_weights=class_weights(cfg.class_weights, class_counts(dls)), wd=cfg.wd,
-                             adam_eps=cfg.adam_eps, adam_beta2=cfg.adam_beta2, channels_last=cfg.channels_last, **kwargs),
+                             adam_eps=cfg.adam_eps, adam_beta2=cfg.adam_beta2, channels_last=cfg.channels_last, mean_std=cfg.mean_std, **kwargs),
                            cfg.precision)
 
 # %% ../nbs/02_model.ipynb #79a028d9
