@@ -11,6 +11,7 @@ def add_common_args(p):
     p.add_argument('--arch', default='resnet18', help='resnet18, or a timm model (e.g. efficientnet_lite0) whose weights file has no classifier')
     p.add_argument('--mean-std', default='auto', help="input normalisation: auto (NAME.json beside the weights file, else ImageNet's), "
                    "imagenet, half, or R,G,B/R,G,B")
+    p.add_argument('--device', default='cpu', help='cpu (default) or cuda: where the plain script trains (fp32 either way)')
     return p
 
 def mean_std(a) -> tuple:

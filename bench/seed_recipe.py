@@ -7,6 +7,7 @@ training epochs as a hand-written script does. `--test DIR` scores the last epoc
 
     python bench/seed_recipe.py DATA WEIGHTS --size 224 --epochs1 10 --epochs2 30
     python bench/seed_recipe.py DATA efficientnet_lite0-imagenet.pth --arch efficientnet_lite0   # a timm body
+    python bench/seed_recipe.py DATA WEIGHTS --device cuda --workers 4                              # on a GPU (fp32)
 
 For a timm EfficientNet body, the stages after the last stride-16 one (the stride-32 blocks, `conv_head`, `bn2`)
 play layer4; the normalisation comes from `--mean-std` or the weights file's sidecar NAME.json (mean = std = 0.5 for
@@ -50,10 +51,11 @@ def timm_model_for(arch, weights, n):
     head = seed_head(body.num_features, n)
     return nn.Sequential(body, head), [head], last + [head]
 
-def evaluate(m, dl, cl):
+def evaluate(m, dl, cl, device='cpu'):
     m.eval(); ok = n = 0
     with torch.no_grad():
         for x, y in dl:
+            x, y = x.to(device), y.to(device)
             if cl: x = x.contiguous(memory_format=torch.channels_last)
             ok += (m(x).argmax(1) == y).sum().item(); n += len(y)
     return ok / n
@@ -63,6 +65,7 @@ def run(a, rec):
     MEAN, STD = (list(x) for x in mean_std(a))
     tdl, vdl, n = loaders(a.data, a.size, a.bs, a.workers)
     m, head, last = model_for(a.weights, n) if a.arch == 'resnet18' else timm_model_for(a.arch, a.weights, n)
+    m = m.to(a.device)
     if a.channels_last: m = m.to(memory_format=torch.channels_last)
     loss_fn = nn.CrossEntropyLoss()
     for p in m.parameters(): p.requires_grad = False
@@ -73,14 +76,15 @@ def run(a, rec):
         for ep in range(epochs):
             rec.start_epoch(); m.train(); seen = 0
             for x, y in tdl:
+                x, y = x.to(a.device), y.to(a.device)
                 if a.channels_last: x = x.contiguous(memory_format=torch.channels_last)
                 loss = loss_fn(m(x), y)
                 opt.zero_grad(); loss.backward(); opt.step(); seen += len(y)
-            rec.end_epoch(phase, seen, evaluate(m, vdl, a.channels_last))
+            rec.end_epoch(phase, seen, evaluate(m, vdl, a.channels_last, a.device))
     if a.test:  # the model the script hands over: its last epoch (a plain script does no model selection)
         tds = torchvision.datasets.ImageFolder(a.test, eval_tfms(a.size))
         if tds.classes != tdl.dataset.classes: raise SystemExit(f"--test classes {tds.classes} differ from training's {tdl.dataset.classes}")
-        rec.note(test_acc=evaluate(m, torch.utils.data.DataLoader(tds, a.bs * 2, num_workers=a.workers), a.channels_last),
+        rec.note(test_acc=evaluate(m, torch.utils.data.DataLoader(tds, a.bs * 2, num_workers=a.workers), a.channels_last, a.device),
                  n_test=len(tds))
 
 if __name__ == '__main__':

@@ -29,6 +29,7 @@ def w(tmp_path_factory):
     (t/'user').mkdir(); (t/'user'/'notes.txt').write_text('mine')
     (t/'bad.pth').write_text('not weights'); (t/'noimages').mkdir(); (t/'noimages'/'a.txt').write_text('x')
     (t/'csvdir').mkdir()
+    (t/'badcfg').mkdir(); (t/'badcfg'/'config.json').write_text('{"config": {"lr1": 0.0')
     r = twophase('train', good, *TINY, '--out', t/'run')
     assert r.returncode == 0, r.stderr
     copy_images(t/'changed'/'train', 4); copy_images(t/'changed'/'valid', 2, 'valid')
@@ -96,9 +97,35 @@ CASES = [
                                        '--out', '{t}/cmp3', *TINY[:-1]], 'differ'),
     ('compare: --seeds 0',           ['compare', '{t}/good', '--seeds', 0, '--out', '{t}/cmp4'], 'seeds'),
     ('compare: --folds 1',           ['compare', '{t}/good', '--folds', 1, '--out', '{t}/cmp5'], 'folds'),
+    ('compare: --seed (not --seeds)', ['compare', '{t}/good', '--seed', 5, '--out', '{t}/cmp6'], 'unrecognized arguments: --seed 5'),
+    ('train: --epoch (a prefix)',    ['train', '{t}/good', *TINY, '--epoch', 3, '--out', '{t}/pre'], 'unrecognized arguments: --epoch 3'),
+    ('compare: --seed in a recipe',  ['compare', '{t}/good', '--recipe', 's=--lr2 1e-4 --seed 7', '--out', '{t}/cmp7'],
+                                     'recipe s: --seed cannot be part of a recipe'),
+    ('compare: unclosed quote in a recipe', ['compare', '{t}/good', '--recipe', 'q=--lr2 "1e-4', '--out', '{t}/cmp8'],
+                                     'recipe q: cannot read its options'),
+    ('export: no such run',          ['export', '{t}/nope'], 'has no trained model'),
+    ('train --resume: cut-short config.json', ['train', '--resume', '{t}/badcfg'], 'badcfg/config.json is not readable JSON'),
+    ('train: --mean-std wrong length', ['train', '{t}/good', *TINY, '--mean-std', '0.5,0.5/0.5,0.5,0.5', '--out', '{t}/ms1'],
+                                     'has 2 means and 3 standard deviations'),
+    ('compare: --out is a folder of the user', ['compare', '{t}/good', '--recipes', 'head_only', '--seeds', 1, '--out', '{t}/user',
+                                     *TINY[:-1]], 'is a folder that is not a compare directory'),
+    ('compare: --summary-only on a folder of the user', ['compare', '{t}/good', '--summary-only', '--out', '{t}/user'],
+                                     'not a compare directory'),
+    ('compare: --summary-only on no folder', ['compare', '{t}/good', '--summary-only', '--out', '{t}/nope'], 'not a compare directory'),
+    ('train: --test is the validation folder', ['train', '{t}/good', *TINY, '--test', '{t}/good/valid', '--out', '{t}/tv'],
+                                     'images are identical to training or validation images'),
+    ('evaluate: --data is the training folder', ['evaluate', '{t}/run', '--data', '{t}/good/train'],
+                                     'images are identical to training or validation images'),
 ]
 
 def test_catalogue_size(): assert len(CASES) >= 40
+
+def test_user_files_kept(w):
+    "After the refusals above, the user's own folder is as it was: nothing written, nothing emptied"
+    test_refused_clearly(w, *CASES[[c[0] for c in CASES].index('compare: --out is a folder of the user')])
+    test_refused_clearly(w, *CASES[[c[0] for c in CASES].index('compare: --summary-only on a folder of the user')])
+    assert sorted(p.name for p in (w/'user').iterdir()) == ['notes.txt'] and (w/'user'/'notes.txt').read_text() == 'mine'
+    assert not (w/'nope').exists()
 
 @pytest.mark.parametrize('name,args,msg', CASES, ids=[c[0] for c in CASES])
 def test_refused_clearly(w, name, args, msg):
@@ -106,3 +133,14 @@ def test_refused_clearly(w, name, args, msg):
     assert r.returncode != 0, f"{name}: exit 0\n{r.stdout[-2000:]}"
     assert 'Traceback' not in r.stderr, f"{name}: traceback\n{r.stderr[-3000:]}"
     assert msg in r.stderr, f"{name}: message lacks {msg!r}\n{r.stderr[-2000:]}"
+
+def test_compare_reuses_only_same_data(w):
+    "A compare rerun after its dataset changed in place refuses to mix the finished runs made on the old images"
+    data = w/'cmpdata'; copy_images(data/'train', 4); copy_images(data/'valid', 2, 'valid')
+    args = ['compare', data, '--recipes', 'head_only', '--seeds', 1, '--out', w/'cmpreuse', *TINY[:-1]]
+    r = twophase(*args); assert r.returncode == 0, r.stderr[-2000:]
+    r = twophase(*args); assert r.returncode == 0 and 'reused' in r.stdout, r.stdout[-2000:]  # same data: reused
+    sorted((data/'train'/'tench').iterdir())[0].unlink()
+    r = twophase(*args)
+    assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'was trained on other images' in r.stderr and '1 train image(s) removed' in r.stderr, r.stderr[-2000:]

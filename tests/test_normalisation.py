@@ -61,6 +61,15 @@ def test_run_export_serve_and_onnx_agree(lite0_run, tmp_path):
     with torch.no_grad(): wrong = Deployable(learn.model.float().cpu().eval(), IMAGENET_STATS)(x01)[0]
     assert (wrong - probs).abs().max() > 1e-3, (wrong, probs)
 
+def test_evaluate_names_the_files_it_skips(lite0_run):
+    "`evaluate --data` lists every unreadable file it leaves out, as `train --test` counts them (issue 25)"
+    test = SHARED/'data'/'imagenette4-test'
+    r = twophase('evaluate', lite0_run, '--data', test)
+    assert r.returncode == 0, r.stderr[-2000:]
+    skipped = [l for l in r.stderr.splitlines() if l.startswith('skipped ')]
+    assert skipped and all(str(test) in l for l in skipped), r.stderr[-2000:]
+    assert f"{len(skipped)} file(s) skipped, listed above" in r.stdout, r.stdout
+
 def test_mean_std_option_overrides_and_is_checked(tmp_path):
     r = twophase('train', DATA, '--mean-std', '0.5,0.5/0.5,0.5,0.5', '--weights', 'none', '--out', tmp_path/'r')
     assert r.returncode == 2 and 'has 2 means and 3 standard deviations' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]

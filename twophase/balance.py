@@ -56,8 +56,11 @@ def _weights_file(path, vocab) -> list:
     miss, extra = [c for c in vocab if c not in d], sorted(set(d) - set(vocab))
     if miss or extra: raise ConfigError(f"--class-weights {path}: " + '; '.join(
         ([f"missing: {', '.join(miss)}"] if miss else []) + ([f"unknown classes: {', '.join(extra)}"] if extra else [])) + f"; give {hint}")
-    bad = [c for c in vocab if not isinstance(d[c], (int, float)) or isinstance(d[c], bool) or not 0 < d[c] < float('inf')]
-    if bad: raise ConfigError(f"--class-weights {path}: weights must be positive numbers; not so for {', '.join(bad)}")
+    f32 = np.finfo(np.float32)
+    with np.errstate(over='ignore'):  # checked as the loss will hold them: float32 (1e39 is inf there, 1e-300 is 0)
+        bad = [c for c in vocab if not isinstance(d[c], (int, float)) or isinstance(d[c], bool) or not f32.smallest_normal <= np.float32(d[c]) < np.inf]
+    if bad: raise ConfigError(f"--class-weights {path}: weights must be positive numbers that float32, the loss's number type, holds "
+                              f"(from {f32.smallest_normal:.1e} to {f32.max:.1e}); not so for {', '.join(bad)}")
     return [float(d[c]) for c in vocab]
 
 # %% ../nbs/01_balance.ipynb #e4066659

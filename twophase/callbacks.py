@@ -23,8 +23,8 @@ from .files import atomic_write, atomic_write_text
 
 # %% auto #0
 __all__ = ['RunLog', 'show_progress', 'progress_bars', 'save_fig', 'plot_history', 'RunLogger', 'rng_states', 'set_rng_states',
-           'whole_model', 'checkpoint_dict', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'NanGuard',
-           'MixUpCutMix']
+           'whole_model', 'checkpoint_dict', 'save_checkpoint', 'load_checkpoint', 'epoch_checkpoints', 'Checkpointer',
+           'NanGuard', 'MixUpCutMix']
 
 # %% ../nbs/03_callbacks.ipynb #5b9b811c
 class RunLog:
@@ -192,6 +192,12 @@ def load_checkpoint(path, learn:Learner|None=None) -> dict:
     if learn is not None: whole_model(learn).load_state_dict(ckpt['model'])
     return ckpt
 
+# %% ../nbs/03_callbacks.ipynb #116ab0ed
+def epoch_checkpoints(folder) -> list:
+    "The `checkpoint_epoch_N.pth` files in `folder`, oldest first by epoch number (epoch 1000 after 999, not before)"
+    num = lambda p: int(p.stem.rsplit('_', 1)[1]) if p.stem.rsplit('_', 1)[1].isdigit() else -1
+    return sorted(Path(folder).glob('checkpoint_epoch_*.pth'), key=num)
+
 # %% ../nbs/03_callbacks.ipynb #29078038
 class Checkpointer(Callback):
     "Track the run's best epoch (by `monitor`) in memory and, with a `run_dir`, save it and periodic checkpoints"
@@ -224,7 +230,7 @@ class Checkpointer(Callback):
         # (and `restore` repairs it from the checkpoint); it is never ahead of the newest checkpoint
         if self.dir and self.keep:
             save_checkpoint(self.learn, self.dir/f"checkpoint_epoch_{row['epoch']:03d}.pth", row, **best)
-            for old in sorted(self.dir.glob('checkpoint_epoch_*.pth'))[:-self.keep]: old.unlink()
+            for old in epoch_checkpoints(self.dir)[:-self.keep]: old.unlink()
         if self.dir and new_best: save_checkpoint(self.learn, self.best_path, row, cb_state=False, **best)  # resume state: periodic only
         if new_best: self.log(f"  new best {self.monitor}={v:.4f} at epoch {row['epoch']}" + (f" -> {self.best_path.name}" if self.dir else ''))
 

@@ -15,11 +15,11 @@ from .files import os_error_message
 from .config import TwoPhaseConfig, ConfigError, make_config, parse_preset, load_config, add_config_args
 from .files import atomic_write_text
 from .data import DatasetError, count_train_images, default_data, split_sibling_warning, norm_stats
-from .check import check_dataset
+from .check import check_dataset, unseen_check
 from .model import WeightsError
 from .train import RunDirError, TrainingError, TrainingInterrupted, run_training, resume_training
 from .stats import fmt_acc
-from .metrics import score_folder
+from .metrics import score_folder, labelled_files
 from .compare_report import write_report, aggregate, score_table, SCORES
 from .compare import compare, parse_recipe, RECIPES
 from .ensemble import train_ensemble, finished
@@ -32,9 +32,9 @@ from functools import partial
 from .serve import serve, is_loopback, require_gradio
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 'add_tool_parsers', 'build_parser',
-           'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'cmd_report', 'cmd_evaluate', 'cmd_predict',
-           'cmd_export', 'cmd_serve', 'cmd_compare', 'main']
+__all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 'add_tool_parsers', 'Parser', 'build_parser',
+           'config_from_args', 'cfg_classes', 'cmd_train', 'cmd_check', 'training_digests', 'cmd_report',
+           'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_serve', 'cmd_compare', 'main']
 
 # %% ../nbs/07_cli.ipynb #3fdd79ff
 def add_train_parser(sub):
@@ -137,15 +137,19 @@ def add_tool_parsers(sub):
     x.add_argument('--size', type=int, help="input size (default: the run's training size)")
 
 # %% ../nbs/07_cli.ipynb #6a8e5c4d
+class Parser(argparse.ArgumentParser):
+    "argparse without prefix matching: `--seed 5` is never taken for `--seeds 5`, nor any option for a longer one"
+    def __init__(self, *args, **kwargs): super().__init__(*args, **{'allow_abbrev': False, **kwargs})
+
 def build_parser() -> argparse.ArgumentParser:
     "The `twophase` argument parser"
-    p = argparse.ArgumentParser(prog='twophase', description="Two-phase transfer learning of pretrained ResNets "
+    p = Parser(prog='twophase', description="Two-phase transfer learning of pretrained ResNets "
                                 "on folder-per-class image datasets (fastai).", formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="start with:\n  twophase check DATA\n  twophase train DATA --preset auto\n  twophase predict RUN_DIR photos/\n"
                "each command has its own --help.\n"
                "exit codes: 0 done, 1 check found problems, 2 bad input, 3 training stopped (NaN, out of memory), 130 interrupted")
     p.add_argument('--version', action='version', version=f'twophase {__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND', parser_class=Parser)
     add_train_parser(sub); add_compare_parser(sub); add_tool_parsers(sub)
     return p
 
@@ -216,6 +220,13 @@ def cmd_check(ns, argv):
         return 1
     print("the dataset can be trained on" + (f" ({len(rep.of('skipped'))} file(s) will be skipped)" if rep.of('skipped') else ''))
 
+# %% ../nbs/07_cli.ipynb #aaf57d97
+def training_digests(run_dir) -> dict|None:
+    "Digests of the images run `run_dir` trained and was validated on, if its dataset is still where it was (else None)"
+    try: data = Path(load_config(Path(run_dir)/'config.json').data)
+    except (OSError, ValueError, TypeError, KeyError): return None
+    return check_dataset(data, full=False).digests if data.is_dir() else None
+
 # %% ../nbs/07_cli.ipynb #e9c3c5ee
 def cmd_report(ns, argv):
     md = make_report(ns.run_dir, tta=ns.tta)
@@ -225,9 +236,15 @@ def cmd_report(ns, argv):
 # %% ../nbs/07_cli.ipynb #144585a9
 def cmd_evaluate(ns, argv):
     learn = load_run(ns.run_dir, with_data=not ns.data)
-    score = (lambda tta: score_folder(learn, ns.data, tta, what='--data')) if ns.data else (lambda tta: evaluate(learn, tta=tta))
+    lab = labelled_files(ns.data, learn.dls.vocab, '--data') if ns.data else None
+    if lab and (seen := training_digests(ns.run_dir)) is not None:  # an honest score is on images the run never saw
+        if (w := unseen_check(lab[0], seen, '--data', ns.data)[1]): print(w, file=sys.stderr)
+    score = (lambda tta: score_folder(learn, ns.data, tta, what='--data', labelled=lab)) if ns.data else (lambda tta: evaluate(learn, tta=tta))
     evs = {tta: score(tta) for tta in ([False, True] if ns.tta else [False])}
-    print(f"{'images in ' + str(ns.data) if ns.data else 'the validation set'} ({evs[False]['n']} images), model {Path(ns.run_dir)/'export.pkl'}")
+    skipped = evs[False].get('skipped') or []
+    for f, why in skipped: print(f"skipped {f}: {why}", file=sys.stderr)
+    print(f"{'images in ' + str(ns.data) if ns.data else 'the validation set'} ({evs[False]['n']} images"
+          f"{f'; {len(skipped)} file(s) skipped, listed above' if skipped else ''}), model {Path(ns.run_dir)/'export.pkl'}")
     for tta, ev in evs.items():
         top5 = 'n/a (<= 5 classes)' if ev['top5'] is None else f"{ev['top5']:.4f}"
         print(f"{'TTA' if tta else 'plain'}: top-1 {fmt_acc(ev['top1'], ev['n'])}  top-5 {top5}  balanced accuracy "
@@ -250,7 +267,9 @@ def cmd_predict(ns, argv):
 # %% ../nbs/07_cli.ipynb #67b124db
 def cmd_export(ns, argv):
     run_dir = Path(ns.run_dir)
-    if not ns.onnx: return print(f"{run_dir/'export.pkl'} is the fastai export (load_learner); pass --onnx for ONNX")
+    if not ns.onnx:
+        if not (run_dir/'export.pkl').is_file(): load_run(run_dir, with_data=False)  # refused: says what is missing and how to make it
+        return print(f"{run_dir/'export.pkl'} is the fastai export (load_learner); pass --onnx for ONNX")
     if ns.size is not None and not 16 <= ns.size <= 2048:
         raise ConfigError(f"export --size must be from 16 to 2048 pixels (the run's training size is the usual choice), got {ns.size}")
     learn = load_run(run_dir, with_data=False)

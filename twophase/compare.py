@@ -6,7 +6,7 @@ Docs: https://twophase.github.io/twophase/compare.html.md"""
 
 # %% ../nbs/06b_compare.ipynb #ad618fae
 from __future__ import annotations
-import os, json, time, shutil, datetime
+import os, json, time, shutil, datetime, shlex
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
@@ -15,14 +15,14 @@ from .config import ConfigError, make_config, parse_preset, parse_options
 from .files import atomic_write_json
 from .stats import stratified_folds
 from .check import list_files, split_roots, ClassOf
-from .data import find_layout, count_train_images
-from .train import RunDirError
+from .data import find_layout, count_train_images, _some, dls_from_config, dataset_fingerprint, fingerprint_diff
+from .train import RunDirError, checked_files
 from .compare_report import write_report, run_row, SCORES
 from .ensemble import train_ensemble, train_member
 
 # %% auto #0
 __all__ = ['RECIPES', 'parse_recipe', 'recipe_options', 'run_config', 'pooled_images', 'make_folds', 'quiet_progress',
-           'check_spec', 'check_compare_args', 'run_jobs', 'compare']
+           'check_reused_data', 'check_spec', 'check_compare_out', 'check_compare_args', 'run_jobs', 'compare']
 
 # %% ../nbs/06b_compare.ipynb #bc039762
 RECIPES = {
@@ -53,7 +53,12 @@ def parse_recipe(spec:str) -> tuple:
     if not eq or not name or not name.replace('_', '').replace('-', '').isalnum():
         raise ConfigError(f"recipe {spec!r}: write it as name=\"--option value ...\" with a name of letters, digits, - or _, "
                           f"e.g. low_lr=\"--lr2 3e-5\"")
-    return name, parse_options(opts, f"recipe {name}", skip=('data', 'out', 'overwrite', 'test'))
+    try: tokens = shlex.split(opts)
+    except ValueError as e: raise ConfigError(f"recipe {name}: cannot read its options {opts!r} ({e}); close the quote") from None
+    if any(t == '--seed' or t.startswith('--seed=') for t in tokens):
+        raise ConfigError(f"recipe {name}: --seed cannot be part of a recipe: compare trains every recipe with the same seeds "
+                          f"(--seeds N: 1..N) or folds (--folds K), so that the recipes differ only in what they are")
+    return name, parse_options(tokens, f"recipe {name}", skip=('data', 'out', 'overwrite', 'test'))
 
 # %% ../nbs/06b_compare.ipynb #ff7a9b4f
 def recipe_options(name:str, user:dict|None=None, e1:int=10, e2:int=30) -> dict:
@@ -118,10 +123,21 @@ def quiet_progress():
     finally: defaults.callbacks = old
 
 # %% ../nbs/06b_compare.ipynb #a8c0b5c5
+def check_reused_data(cfg, run_dir:Path):
+    "Refuse to reuse finished run `run_dir` when the images it saw (its dataset.json: files and sizes per split) differ from `cfg.data`'s now"
+    stored = Path(run_dir)/'dataset.json'
+    if not stored.exists(): return
+    files, _ = checked_files(cfg, cfg.data, noop)
+    dls = dls_from_config(cfg, cfg.data, files=files, mean_std=([0.] * 3, [1.] * 3))  # the split only: no weights needed
+    if not (diff := fingerprint_diff(json.loads(stored.read_text()), dataset_fingerprint(dls))): return
+    raise RunDirError(f"compare: the finished run {run_dir} was trained on other images than {cfg.data} holds now:\n"
+                      + '\n'.join(f"  - {d}" for d in diff) + "\nIts score would mix old and new data. Restore the data, give "
+                      f"another --out for a new compare, or delete {run_dir} to retrain that run. Nothing was changed.")
+
 def _run_one(cfg, run_dir:Path, echo:bool, score:str='accuracy'):
-    "Train one run into `run_dir`: reuse it when finished, resume it when half-done, start it otherwise"
+    "Train one run into `run_dir`: reuse it when finished (on the same data), resume it when half-done, start it otherwise"
     row = run_row(run_dir, score)
-    if row: return 'reused', row
+    if row: check_reused_data(cfg, run_dir); return 'reused', row
     if cfg.ensemble > 1:
         if not (run_dir/'members').is_dir(): shutil.rmtree(run_dir, ignore_errors=True)
         how = 'resumed' if (run_dir/'members').is_dir() else 'trained'
@@ -156,6 +172,16 @@ def check_spec(out:Path, spec:dict):
         raise RunDirError(f"compare directory {out} was started with other settings (they differ in: {', '.join(diff)}). "
                           f"Run it again with the same options to continue it, or choose another --out.")
     return {**spec, 'recipes': {**old.get('recipes', {}), **spec['recipes']}}
+
+# %% ../nbs/06b_compare.ipynb #d5b6afd4
+def check_compare_out(out:Path) -> Path:
+    "`out` if it is new, empty or a compare directory (it holds `compare.json`); else a `RunDirError` before anything is written"
+    out = Path(out).expanduser()
+    if not out.exists() or (out.is_dir() and ((out/'compare.json').is_file() or not any(out.iterdir()))): return out
+    what = 'a file' if not out.is_dir() else f"a folder that is not a compare directory (no compare.json; it holds {_some([p.name for p in out.iterdir()])})"
+    raise RunDirError(f"compare: --out {out} is {what}. compare writes summary.csv, compare.md, compare.html, figures and "
+                      f"runs/ there and would overwrite files that are not its own: nothing was written. Choose a new or empty "
+                      f"folder, or the --out of an earlier compare to continue it.")
 
 # %% ../nbs/06b_compare.ipynb #b5af0294
 def check_compare_args(recipes, seeds:int|None, folds:int|None, common:dict) -> tuple:
@@ -211,6 +237,7 @@ def compare(data, # dataset folder (as for `twophase train`)
     reps = [(f'fold-{k}', 42 if 'seed' not in common else common['seed']) for k in range(1, folds + 1)] if folds else [(f'seed-{k}', k) for k in range(1, seeds + 1)]
     cfgs = {}  # every config is built (and so checked) before the first run starts
     out = Path(out or Path('compare')/f"{data.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}").expanduser()
+    check_compare_out(out)
     fold_dirs = make_folds(data, folds, out, seed) if folds else None
     for r in recipes:
         for i, (rep, s) in enumerate(reps):

@@ -165,7 +165,10 @@ def against_blocks(vs:pd.DataFrame, ref:str) -> list:
 def write_report(out, title:str|None=None, score:str|None=None) -> pd.DataFrame:
     "Rebuild `summary.csv`, the figures, `compare.md` and `compare.html` of compare directory `out` from its runs (`score`: see `SCORES`)"
     out = Path(out)
-    spec = json.loads((out/'compare.json').read_text()) if (out/'compare.json').exists() else {}
+    if not (out/'compare.json').is_file():  # read before a byte is written: never a file of the user's overwritten
+        raise FileNotFoundError(f"{out} is not a compare directory (it has no compare.json): nothing was written. Give the --out "
+                                f"of a twophase compare.")
+    spec = json.loads((out/'compare.json').read_text())
     df = summarise(out, score)
     atomic_write_text(out/'summary.csv', df.to_csv(index=False))
     if df.empty: return df

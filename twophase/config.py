@@ -18,10 +18,10 @@ _all_ = ['ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS
 
 # %% auto #0
 __all__ = ['GROUP_TITLES', 'PATH_FIELDS', 'TwoPhaseConfig', 'validate_config', 'bn_mode', 'make_config', 'suggest_config',
-           'add_config_args', 'parse_options', 'versions', 'save_config', 'load_config', 'resolve_paths',
-           'located_config', 'ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS', 'SAMPLERS',
-           'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError', 'lr_value', 'parse_phases', 'INT_RANGES', 'PRESETS',
-           'size_preset', 'parse_preset']
+           'add_config_args', 'parse_options', 'versions', 'save_config', 'read_run_json', 'load_config',
+           'resolve_paths', 'located_config', 'ConfigError', 'ARCHS', 'UNFREEZE', 'BN_MODES', 'PRECISIONS', 'TRACKERS',
+           'SAMPLERS', 'TRAINABLE_NAMES', 'SCHEDULES', 'knob', 'LrError', 'lr_value', 'parse_phases', 'INT_RANGES',
+           'PRESETS', 'size_preset', 'parse_preset']
 
 # %% ../nbs/00a_config.ipynb #b7907745
 @dataclass
@@ -292,12 +292,23 @@ def save_config(cfg:TwoPhaseConfig, path, **extra):
     return atomic_write_json(path, dict(config=asdict(cfg), versions=versions(), **extra))
 
 # %% ../nbs/00a_config.ipynb #2db8cd3e
-def load_config(path) -> TwoPhaseConfig:
-    "The `TwoPhaseConfig` saved in `path` (config.json or a run directory)"
+def read_run_json(path) -> dict:
+    "The contents of config.json at `path` (or in run directory `path`); a `ConfigError` naming the file if it is not a run's config"
     path = Path(path)
     if path.is_dir(): path = path/'config.json'
     if not path.exists(): raise FileNotFoundError(f"no config.json at {path}: is this a twophase run directory?")
-    d = json.loads(path.read_text())
+    try: d = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON ({type(e).__name__}: {e}); it was cut short or edited by hand. "
+                          f"Restore it from a copy, or train the run again (twophase train ... --out DIR --overwrite).") from None
+    if not isinstance(d, dict) or not isinstance(d.get('config'), dict):
+        raise ConfigError(f"{path} holds no twophase run config (a JSON object with a \"config\" object was expected, found "
+                          f"{type(d).__name__}{' without it' if isinstance(d, dict) else ''}); restore it, or train the run again.")
+    return d
+
+def load_config(path) -> TwoPhaseConfig:
+    "The `TwoPhaseConfig` saved in `path` (config.json or a run directory)"
+    d = read_run_json(path)
     known = {f.name for f in fields(TwoPhaseConfig)}
     return TwoPhaseConfig(**{k: v for k, v in d['config'].items() if k in known})
 
@@ -316,7 +327,7 @@ def resolve_paths(cfg:TwoPhaseConfig) -> tuple:
 
 def located_config(run_dir) -> TwoPhaseConfig:
     "The config of run `run_dir`, its data and weights found from any directory (older runs stored them as typed)"
-    cfg, d = load_config(run_dir), json.loads((Path(run_dir)/'config.json').read_text())
+    cfg, d = load_config(run_dir), read_run_json(run_dir)
     for k in ('data', 'weights'):
         v, r = getattr(cfg, k), d.get(f'{k}_resolved')
         if v and not Path(str(v)).expanduser().exists() and r and Path(r).exists(): cfg = replace(cfg, **{k: r})

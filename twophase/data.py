@@ -215,6 +215,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
                        splitter=splitter, get_y=label, item_tfms=item, batch_tfms=batch)
     set_seed(seed)
     dls = dblock.dataloaders(list(files), bs=bs, num_workers=workers, **kwargs)
+    dls.train_ds.tls[0].types[0] = (str, Path)  # a file as a str too: fastai's habit `learn.predict('photo.jpg')` (the types are shared)
     dls.data_path, dls.layout, dls.size, dls.aug = path, layout, size, aug
     dls.randaug = (randaug_n, randaug_m) if aug and randaug_n else None
     if sampler == 'balanced': balance_sampler(dls)

@@ -7,7 +7,7 @@ Docs: https://twophase.github.io/twophase/ensemble.html.md"""
 # %% ../nbs/06a_ensemble.ipynb #f0b35903
 from __future__ import annotations
 import json, time, shutil
-from dataclasses import replace
+from dataclasses import replace, fields
 from pathlib import Path
 import pandas as pd
 import torch
@@ -16,13 +16,14 @@ from fastai.torch_core import trainable_params
 from .config import TwoPhaseConfig, ConfigError, save_config, load_config
 from .files import atomic_write_text
 from .metrics import evaluate, score_summary
-from .train import run_training, resume_training, prepare_run_dir, export_learner, score_test, result_lines, RunDirError
+from .train import run_training, resume_training, prepare_run_dir, export_learner, score_test, result_lines, RunDirError, TrainingInterrupted
 from .callbacks import RunLog
 from .interpret import load_run
 from .data import norm_stats
 
 # %% auto #0
-__all__ = ['Ensemble', 'finished', 'train_member', 'mean_history', 'build_ensemble', 'member_seed', 'train_ensemble']
+__all__ = ['Ensemble', 'finished', 'train_member', 'mean_history', 'build_ensemble', 'member_seed', 'member_changes',
+           'train_ensemble']
 
 # %% ../nbs/06a_ensemble.ipynb #9e793aca
 class Ensemble(nn.Module):
@@ -96,15 +97,33 @@ def member_seed(seed:int, i:int) -> int:
     "The seed of member `i` of an ensemble run with `seed`: seed, seed+1000, seed+2000, ... (runs with nearby seeds share no member)"
     return seed + 1000 * i
 
+def member_changes(cfg:TwoPhaseConfig, member_dir) -> list:
+    "The options of `cfg` that differ from those member `member_dir` was started with (its seed, place and test folder aside)"
+    old, same = load_config(member_dir), ('seed', 'out', 'test', 'overwrite', 'ensemble', 'report')
+    norm = lambda f, v: str(Path(v).expanduser().resolve()) if isinstance(v, str) and v and Path(v).expanduser().exists() else v  # paths as places
+    return [f"{f.name}: {getattr(old, f.name)!r} then, {getattr(cfg, f.name)!r} now" for f in fields(TwoPhaseConfig)
+            if f.name not in same and norm(f.name, getattr(old, f.name)) != norm(f.name, getattr(cfg, f.name))]
+
 def train_ensemble(cfg:TwoPhaseConfig, command:str|None=None, echo:bool=True):
     "Train `cfg.ensemble` members (seeds `member_seed(cfg.seed, i)`) under `cfg.out`/members, then combine them; return the run directory"
     t0, out = time.time(), Path(cfg.out)
+    started = sorted(d for d in (out/'members').glob('seed-*') if (d/'config.json').exists()) if (out/'members').is_dir() else []
+    if started and (changes := member_changes(cfg, started[0])):  # members of other options are never passed off as these
+        if not cfg.overwrite:
+            raise RunDirError(f"{out} holds an ensemble whose members were trained with other options:\n"
+                              + '\n'.join(f"  - {c}" for c in changes) + "\nGive the same options to continue or reuse it, "
+                              "--overwrite to retrain every member with the new ones, or another --out. Nothing was changed.")
+        shutil.rmtree(out/'members'); (out/'config.json').unlink(missing_ok=True)
     if not (out/'members').is_dir(): prepare_run_dir(out, cfg.overwrite)
+    if not (out/'config.json').exists(): save_config(cfg, out/'config.json')  # what `--resume` of the ensemble continues
     dirs = []
     for i in range(cfg.ensemble):
         s = member_seed(cfg.seed, i)
         d = out/'members'/f'seed-{s}'
-        how = train_member(replace(cfg, seed=s, ensemble=1, out=str(d), test=None, overwrite=False), d, echo=echo)
+        try: how = train_member(replace(cfg, seed=s, ensemble=1, out=str(d), test=None, overwrite=False), d, echo=echo)
+        except TrainingInterrupted as e:
+            raise TrainingInterrupted(f"ensemble {out} interrupted in member {i + 1}/{cfg.ensemble} ({d.name}; its last epochs are "
+                                      f"saved); continue the whole ensemble with: twophase train --resume {out}") from e
         if echo: print(f"ensemble member {i + 1}/{cfg.ensemble} (seed {s}): {how}", flush=True)
         dirs.append(d)
     return build_ensemble(dirs, out, cfg.test, echo=echo, t_start=t0)

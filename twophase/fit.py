@@ -19,7 +19,7 @@ from .files import os_error_message, DISK_FIXES
 from .cache import FeatureCache, plan_points
 from contextlib import nullcontext, contextmanager
 from .model import GROUPS, adapt_bn, autocast_for
-from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, \
+from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, epoch_checkpoints, \
     set_rng_states, rng_states
 from .phase import Phase, apply_phase, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
 from .averaging import WeightEMA
@@ -89,7 +89,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 # %% ../nbs/04b_fit.ipynb #c25c5b08
 def _resume_hint(run_dir, ck:Checkpointer) -> str:
     if run_dir is None: return "no run directory, so nothing was saved"
-    last = sorted((Path(run_dir)/'models').glob('checkpoint_epoch_*.pth'))
+    last = epoch_checkpoints(Path(run_dir)/'models')
     return (f"the last saved epoch is {int(last[-1].stem.split('_')[-1])} ({last[-1]}); continue with: "
             f"twophase train --resume {run_dir}" if last
             else f"no epoch had been saved yet; `twophase train --resume {run_dir}` starts the run again")

@@ -28,11 +28,11 @@ LAYOUT_HELP = ("twophase expects one of\n"
 
 # %% ../nbs/00c_layout.ipynb #c8a21365
 def walk(d:Path):
-    "`os.walk(d)` top-down, following symlinks but entering each real folder once (no symlink loops), hidden entries skipped"
-    seen = set()
+    "`os.walk(d)` top-down, following symlinks but entering each real folder once (no symlink loops) and never a folder above `d` (a `..` link), hidden entries skipped"
+    seen, top = set(), os.path.realpath(d)
     for root, dirs, files in os.walk(d, followlinks=True):
         real = os.path.realpath(root)
-        if real in seen: dirs[:] = []; continue
+        if real in seen or (real != top and top.startswith(real.rstrip(os.sep) + os.sep)): dirs[:] = []; continue
         seen.add(real)
         dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
         yield Path(root), dirs, sorted(f for f in files if not f.startswith('.'))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from fastai.vision.all import Learner, Callback
 from .stats import wilson, fmt_acc
-from .check import check_dataset
+from .check import check_dataset, class_name
 from .layout import DatasetError, find_layout, split_roots
 from .balance import balanced_scores
 
@@ -112,7 +112,7 @@ def labelled_files(folder, # DIR/<class>/*.jpg
                            f"class folders. Pass {roots.get('valid', folder/'test')} (or another folder of class folders).")
     rep = check_dataset(folder, full=True, layout='folder')
     files = rep.good_files
-    classes = sorted({f.relative_to(folder).parts[0] for f in files})
+    classes = sorted({class_name(f.relative_to(folder).parts[0]) for f in files})
     if classes != sorted(vocab):
         miss, extra = sorted(set(vocab) - set(classes)), sorted(set(classes) - set(vocab))
         raise DatasetError(f"{what} {folder}: its classes differ from the model's"
@@ -120,7 +120,7 @@ def labelled_files(folder, # DIR/<class>/*.jpg
                            + f". {hint}")
     o2i = {c: i for i, c in enumerate(vocab)}
     skipped = [(f.path, f.message) for f in rep.of('skipped')]
-    return files, torch.tensor([o2i[f.relative_to(folder).parts[0]] for f in files]), skipped
+    return files, torch.tensor([o2i[class_name(f.relative_to(folder).parts[0])] for f in files]), skipped
 
 # %% ../nbs/03c_metrics.ipynb #397225b8
 def score_folder(learn:Learner, folder, tta:bool|str=False, what:str='--test', labelled=None) -> dict:

@@ -162,6 +162,7 @@ def two_phase_learner(dls, # `DataLoaders` (see `twophase.data.get_dls`)
     n = len(dls.vocab)
     model = two_phase_model(n, arch, weights, head_hidden, head_dropout, block_dropout)
     if channels_last: model = model.to(memory_format=torch.channels_last)
+    if getattr(dls, 'device', None) is not None: model = model.to(dls.device)  # on the data's device before any fit (BatchNorm adaptation, the feature cache)
     bn = 'train' if train_bn else bn
     if bn not in BN_MODES: raise ValueError(f"bn={bn!r}: choose one of {', '.join(BN_MODES)}")
     cbs = L(kwargs.pop('cbs', None)) + ([BnFreeze()] if bn in ('frozen', 'adapt') else [])

@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from fastai.vision.all import Learner
 from .config import TwoPhaseConfig, save_config
-from .data import dataset_summary
+from .data import dataset_summary, norm_stats
 
 # %% auto #0
 __all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'mark_run_dir',
@@ -102,9 +102,12 @@ def ensure_run_config(learn:Learner, run_dir:Path):
     if not (run_dir/RUN_MARKER).exists(): mark_run_dir(run_dir)
     if (run_dir/'config.json').exists() or not hasattr(learn.dls, 'rebuild'): return
     known = {f.name for f in fields(TwoPhaseConfig)}
-    kw = {k: v for k, v in learn.dls.rebuild.keywords.items() if k in known}
-    cfg = TwoPhaseConfig(data=str(learn.dls.data_path), arch=getattr(learn, 'arch', 'resnet18'), weights=None, **kw)
-    save_config(cfg, run_dir/'config.json', source='python API (progressive_fit)', dataset=dataset_summary(learn.dls))
+    kw = {k: v for k, v in learn.dls.rebuild.keywords.items() if k in known and k != 'mean_std'}
+    mean, std = norm_stats(learn.dls)  # what the model is trained on, recorded as `twophase train` records it
+    cfg = TwoPhaseConfig(data=str(learn.dls.data_path), arch=getattr(learn, 'arch', 'resnet18'), weights=None,
+                         mean_std=f"{','.join(map(str, mean))}/{','.join(map(str, std))}", **kw)
+    save_config(cfg, run_dir/'config.json', source='python API (progressive_fit)', dataset=dataset_summary(learn.dls),
+                mean_std_resolved=dict(mean=list(mean), std=list(std), source="the DataLoaders' Normalize"))
 
 # %% ../nbs/04a_rundir.ipynb #bc6f9e8f
 ARCH_PARAMS = {'resnet18': 11.7e6, 'resnet34': 21.8e6, 'resnet50': 25.6e6}

@@ -34,7 +34,10 @@ def classify(learn:Learner, fname, k:int=3) -> tuple:
     "({class: probability} of the top `k` classes, Grad-CAM overlay as uint8 RGB) for image file `fname`"
     img = CheckedImage(load_image(Path(fname)))  # decoded here, as `predict` does it, so the run's decode cache keeps nothing
     xb = learn.dls.test_dl([img], num_workers=0).one_batch()[0].as_subclass(torch.Tensor)
-    maps, logits = gradcam(learn.model, xb)
+    if members := list(getattr(learn.model, 'members', [])):  # an --ensemble run: its prediction, and its members' maps of that class
+        with torch.no_grad(): logits = learn.model.eval()(xb)  # log of the mean probability
+        maps = torch.stack([gradcam(m, xb, logits.argmax(1))[0] for m in members]).mean(0)
+    else: maps, logits = gradcam(learn.model, xb)
     probs, vocab = logits.float().softmax(1)[0], list(learn.dls.vocab)
     top = probs.topk(min(k, len(vocab)))
     return ({vocab[i]: float(p) for p, i in zip(top.values, top.indices)},

@@ -14,7 +14,7 @@ from .files import atomic_write_json
 from .callbacks import Checkpointer, RunLog
 
 # %% auto #0
-__all__ = ['BACKENDS', 'require', 'epoch_metrics', 'TensorBoardRun', 'MLflowRun', 'Tracker']
+__all__ = ['BACKENDS', 'require', 'check_store', 'epoch_metrics', 'TensorBoardRun', 'MLflowRun', 'Tracker']
 
 # %% ../nbs/04a_tracking.ipynb #d3935659
 def require(kind:str):
@@ -24,6 +24,19 @@ def require(kind:str):
     except ImportError:
         raise ConfigError(f"--tracker {kind} needs the {kind} package, which is not installed: pip install "
                           f"'twophase[{kind}]' (or pip install {kind}), or train with --tracker none") from None
+
+# %% ../nbs/04a_tracking.ipynb #3dd44af6
+def check_store(uri:str|None, timeout:float=5.0):
+    "`ConfigError` now, in seconds, for a tracking store that cannot answer (an HTTP(S) server probed at /health)"
+    if not uri or not uri.startswith(('http://', 'https://')): return
+    import urllib.request, urllib.error
+    fix = ("start the server (mlflow server --host 127.0.0.1 --port 5000), fix the address, or leave --tracking-uri out "
+           "(a store inside the run directory)")
+    try: urllib.request.urlopen(uri.rstrip('/') + '/health', timeout=timeout).close()
+    except urllib.error.HTTPError: return  # a server answered (an old one may lack /health): MLflow's client says the rest
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise ConfigError(f"--tracking-uri {uri}: no tracking server answered within {timeout:.0f} s "
+                          f"({getattr(e, 'reason', e)}); {fix}") from None
 
 # %% ../nbs/04a_tracking.ipynb #3655d748
 def epoch_metrics(row:dict) -> dict:
@@ -89,8 +102,12 @@ class Tracker(Callback):
     order = Checkpointer.order + 1  # after the epoch's checkpoint: an epoch a resume repeats was never sent
     def __init__(self, kind:str, run_dir, params:dict, uri=None, log:RunLog|None=None, resume:bool=False):
         require(kind)
+        if kind == 'mlflow': check_store(uri)  # an unreachable server fails now, not after minutes of the client's retries
         self.kind, self.log, self.failed, self.sent = kind, log or RunLog(echo=False), False, None
-        self.backend = BACKENDS[kind](run_dir, params, uri, resume)
+        try: self.backend = BACKENDS[kind](run_dir, params, uri, resume)
+        except Exception as e:  # a store the library cannot open: said plainly, before any training
+            raise ConfigError(f"--tracker {kind}{f' --tracking-uri {uri}' if uri else ''}: the tracking store could not be opened "
+                              f"({type(e).__name__}: {str(e)[:300]}); fix the address or train with --tracker none") from None
     def _safely(self, what, f, *args):
         if self.failed: return
         try: f(*args)

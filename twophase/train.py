@@ -17,7 +17,7 @@ from .files import atomic_write_json, atomic_write_text
 from .data import default_data, dls_from_config, dataset_summary, DatasetError, split_sibling_warning, \
     dataset_fingerprint, fingerprint_diff
 from .layout import test_split
-from .check import check_dataset
+from .check import check_dataset, file_digests, unseen_check
 from .distributed import world_size, is_main, check_distributed, lr_factor, describe_distributed, distributed
 from PIL import Image
 from fastai.callback.fp16 import MixedPrecision
@@ -27,7 +27,7 @@ from .knobs import is_timm
 from .weights import weights_mean_std
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
-from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars
+from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars, epoch_checkpoints
 from .rundir import RunDirError
 from .tracking import Tracker, require
 from .balance import balance_line, balance_warning, class_weights
@@ -92,17 +92,17 @@ def check_same_data(run_dir:Path, fp:dict, prev:dict, data):
                        f"or start a new run (twophase train {data} --out NEW_DIR). Nothing in {run_dir} was changed.")
 
 # %% ../nbs/04c_train.ipynb #785a5ef0
-def checked_files(cfg:TwoPhaseConfig, data, log) -> list|None:
-    "The usable files of `data` per the config's dataset check (None when `check='off'`); problems that stop the run raise"
+def checked_files(cfg:TwoPhaseConfig, data, log) -> tuple:
+    "(usable files, their digests) of `data` per the config's dataset check ((None, None) when `check='off'`); problems that stop the run raise"
     Image.MAX_IMAGE_PIXELS = max(cfg.max_pixels, Image.MAX_IMAGE_PIXELS or 0)  # --max-pixels also lifts PIL's bomb limit
-    if cfg.check == 'off': return None
+    if cfg.check == 'off': return None, None
     rep = check_dataset(data, full=cfg.check == 'full', max_pixels=cfg.max_pixels, min_size=cfg.min_image_size)
     log(rep.summary())
     stop = rep.problems(cfg.strict)
     if stop: raise DatasetError(f"the dataset check found {len(stop)} problem(s) that stop the run"
                                 f"{' (--strict: warnings count)' if cfg.strict else ''}:\n" +
                                 '\n'.join(f"  {f.path}: {f.message}" for f in stop[:10]))
-    return rep.good_files
+    return rep.good_files, rep.digests
 
 # %% ../nbs/04c_train.ipynb #9d215e4b
 def check_batches(cfg:TwoPhaseConfig, n_train:int):
@@ -159,15 +159,20 @@ def _setup_run(cfg, data, phases, run_dir, log, ckpt, prev, resumed, command, cb
     if (w := split_sibling_warning(data)): log(w)
     require(cfg.tracker)  # a missing tracking library fails before the data is read
     if cfg.threads: torch.set_num_threads(cfg.threads)
-    dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=checked_files(cfg, data, log))
+    files, seen = checked_files(cfg, data, log)
+    dls = dls_from_config(cfg, data, size=cfg.size1 or cfg.size, files=files)
     summary, fp = dataset_summary(dls), dataset_fingerprint(dls)
     if prev: check_same_data(run_dir, fp, prev, data)
     check_batches(cfg, summary['n_train'])
     if cfg.test:  # refuse a test folder with other classes now, not after training
         test_files, _, skipped = labelled_files(cfg.test, dls.vocab)
         log(f"test: {len(test_files)} images in {cfg.test}, scored when the run ends" + (f"; {len(skipped)} unreadable file(s) skipped" if skipped else ''))
+        seen = seen if seen is not None else file_digests([*dls.train_ds.items, *dls.valid_ds.items])
+        shared, w = unseen_check(test_files, seen, '--test', cfg.test)  # all of them copies: refused
+        if w: log(w)
     if is_main(): check_free_space(run_dir, cfg.arch)  # other ranks write nothing (and may not see run_dir yet)
     extra = run_record(cfg, data, dls, summary, phases, command, typed, resumed, prev)
+    if cfg.test: extra['test_shared_with_training'] = shared
     if is_main():
         save_config(cfg, run_dir/'config.json', **extra)
         if not (run_dir/'dataset.json').exists(): atomic_write_json(run_dir/'dataset.json', fp)
@@ -198,15 +203,17 @@ def result_lines(res:dict) -> list:
     if t := res.get('test'):
         top5 = '' if t.get('top5') is None else f", top-5 {t['top5']:.3f}"
         bal = f", balanced accuracy {t['balanced_accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}" if t.get('balanced_accuracy') is not None else ''
-        out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}{bal}, loss {t['loss']:.3f} -- images that played no part "
-                   f"in training or selection ({t.get('path')}); recall per class: "
+        honest = (f"{t['shared_with_training']} of these images are copies of training or validation images: optimistic"
+                  if t.get('shared_with_training') else "images that played no part in training or selection")
+        out.append(f"test accuracy: {fmt_acc(t['top1'], t['n'])}{top5}{bal}, loss {t['loss']:.3f} -- {honest} "
+                   f"({t.get('path')}); recall per class: "
                    + ', '.join(f"{c} {r:.2f}" for c, r in t['recall'].items()))
     if t := res.get('test_flip'):
         out.append(f"test accuracy with test-time flips (each image and its mirror image): {fmt_acc(t['top1'], t['n'])}")
     return out
 
 # %% ../nbs/04c_train.ipynb #b49ef51e
-def score_test(learn:Learner, folder, run_dir:Path) -> dict:
+def score_test(learn:Learner, folder, run_dir:Path, shared:int=0) -> dict:
     "Scores of `learn` on test `folder`, plain and with test-time flips; every image's probabilities to `run_dir`/test_predictions.csv"
     files = labelled_files(folder, learn.dls.vocab)  # checked and listed once for both scores
     ev, evf = score_folder(learn, folder, labelled=files), score_folder(learn, folder, tta='flip', labelled=files)
@@ -214,7 +221,8 @@ def score_test(learn:Learner, folder, run_dir:Path) -> dict:
     df = pd.DataFrame(dict(file=[str(f) for f in ev['files']], label=[vocab[i] for i in ev['targs']]))
     df = pd.concat([df, pd.DataFrame(ev['probs'].numpy(), columns=vocab), pd.DataFrame(evf['probs'].numpy(), columns=[f'flip_{c}' for c in vocab])], axis=1)
     atomic_write_text(run_dir/'test_predictions.csv', df.to_csv(index=False))
-    return dict(test=score_summary(ev), test_flip=score_summary(evf))
+    shared = dict(shared_with_training=shared)  # images that are copies of training or validation ones (see `unseen_check`)
+    return dict(test=score_summary(ev) | shared, test_flip=score_summary(evf) | shared)
 
 # %% ../nbs/04c_train.ipynb #c77b3afc
 def reopen_run(resume_dir, echo:bool=True) -> tuple:
@@ -251,7 +259,7 @@ def finish_run(learn:Learner, cfg:TwoPhaseConfig, run_dir:Path, hist, secs:float
     t_score = time.time()
     if world_size() == 1:  # fastai's get_preds gathers across processes, and the other ranks have finished
         results['valid'] = score_summary(evaluate(learn))  # the handed-over model on the validation images
-        if cfg.test: results.update(score_test(learn, cfg.test, run_dir))
+        if cfg.test: results.update(score_test(learn, cfg.test, run_dir, extra.get('test_shared_with_training', 0)))
     elif cfg.test: log(f"test: not scored inside a distributed launch; run `twophase evaluate {run_dir} --data {cfg.test}`")
     results['scoring_seconds'] = round(time.time() - t_score, 1)
     log(f"done in {secs:.0f}s; {'best' if cfg.load_best else 'last'} epoch's weights exported to {run_dir/'export.pkl'}")
@@ -295,7 +303,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
 # %% ../nbs/04c_train.ipynb #3517abb4
 def latest_checkpoint(run_dir, log=print) -> tuple:
     "(path, checkpoint dict) of the newest readable checkpoint_epoch_NNN.pth in `run_dir`/models, else (None, None)"
-    for p in sorted((Path(run_dir)/'models').glob('checkpoint_epoch_*.pth'), reverse=True):
+    for p in reversed(epoch_checkpoints(Path(run_dir)/'models')):
         try: return p, load_checkpoint(p)
         except Exception as e: log(f"WARNING: {p} cannot be read ({type(e).__name__}: {e}); trying an older checkpoint")
     return None, None
