@@ -66,9 +66,11 @@ def test_test_scores_and_evaluate_data(tmp_path):
     assert t['n'] == 400 and t['top1_low'] < t['top1'] < t['top1_high'] and set(t['recall']) == {'church', 'garbage_truck', 'parachute', 'tench'}
     log = (out/'logs'/'training.log').read_text()
     assert 'test accuracy: ' in log and '400 images' in log and 'so optimistic' in log
-    ev = twophase('evaluate', out, '--data', DATA/'valid')
+    ev = twophase('evaluate', out)  # the run's own validation images
     assert ev.returncode == 0, ev.stderr[-2000:]
     assert f"top-1 {res['valid']['top1']:.3f} (95% CI" in ev.stdout  # the run's own valid accuracy of the model it hands over
+    ev = twophase('evaluate', out, '--data', DATA/'valid')  # given as a test folder, they are no test: refused
+    assert ev.returncode != 0 and 'all 100 images are identical to training or validation images' in ev.stderr, ev.stderr[-2000:]
     hist = pd.read_csv(out/'logs'/'training_metrics.csv')
     assert abs(res['valid']['top1'] - hist.valid_accuracy.iloc[-1 if res['handed_over'] == 'last' else hist.valid_accuracy.idxmax()]) < 1e-6
     ev = twophase('evaluate', out, '--data', DATA)
