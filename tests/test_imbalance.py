@@ -12,6 +12,7 @@ def data(tmp_path_factory):
     d = tmp_path_factory.mktemp('imb')/'data'
     synth_dataset(d, classes=('a', 'b', 'c'), n_train=16, n_valid=4, size=40)
     synth_dataset(d, classes=('d',), n_train=4, n_valid=4, size=40, seed=1)
+    synth_dataset(d.parent/'test', classes=('a', 'b', 'c', 'd'), n_train=1, n_valid=4, size=40, seed=7)  # other images: an honest test
     return d
 
 def test_check_reports_balance_and_warns(data):
@@ -24,7 +25,7 @@ def test_check_reports_balance_and_warns(data):
 def test_weighted_balanced_run(data, tmp_path):
     out = tmp_path/'run'
     r = twophase('train', data, '--weights', WEIGHTS, '--size', 32, '--bs', 8, '--epochs1', 4, '--epochs2', 1, '--lr1', 1e-7,
-                 '--patience', 1, '--class-weights', 'auto', '--sampler', 'balanced', '--test', data/'valid', '--out', out)
+                 '--patience', 1, '--class-weights', 'auto', '--sampler', 'balanced', '--test', data.parent/'test'/'valid', '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     log = (out/'logs'/'training.log').read_text()
     assert 'warning: imbalanced classes' in log
@@ -39,7 +40,7 @@ def test_weighted_balanced_run(data, tmp_path):
     from twophase.plots import load_run
     w = load_run(out, with_data=False).loss_func.func.weight  # the weights reach the exported loss, not just the log
     assert [round(x, 4) for x in w.tolist()] == [0.8125, 0.8125, 0.8125, 3.25]
-    e = twophase('evaluate', out, '--data', data/'valid')
+    e = twophase('evaluate', out, '--data', data.parent/'test'/'valid')
     assert e.returncode == 0 and 'balanced accuracy' in e.stdout and 'macro-F1' in e.stdout, e.stderr
 
 def test_bad_class_weights_file(data, tmp_path):
