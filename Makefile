@@ -37,7 +37,7 @@ browser:
 	  echo "note: no chromium (Debian package 'chromium'); the browser tests will be skipped"
 
 test: install browser
-	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; }
+	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q --durations=30 tests || [ $$? -eq 5 ]; }
 
 test-quick: install
 	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing
