@@ -130,6 +130,8 @@ def add_tool_parsers(sub):
     s.add_argument('--port', type=int, default=7860, help='port (default: %(default)s)')
     s.add_argument('--k', type=int, default=3, help='classes shown per image (default: %(default)s)')
     s.add_argument('--examples', type=int, default=8, help="validation images offered as examples (default: %(default)s; 0: none)")
+    s.add_argument('--max-pixels', type=int, default=TwoPhaseConfig.max_pixels, help='uploads with more pixels are refused '
+                   'from their header, before decoding (default: %(default)s)')
     x = sub.add_parser('export', help='export a run for deployment (ONNX)')
     x.add_argument('run_dir', help='a twophase run directory')
     x.add_argument('--onnx', action='store_true', help='write an ONNX model (input: RGB in [0,1], NCHW; output: probabilities)')
@@ -284,12 +286,13 @@ def cmd_export(ns, argv):
 # %% ../nbs/07_cli.ipynb #7ea5050a
 def cmd_serve(ns, argv):
     if not 1 <= ns.port <= 65535: raise ConfigError(f"--port must be from 1 to 65535, got {ns.port}")
+    if ns.max_pixels < 1: raise ConfigError(f"--max-pixels must be at least 1, got {ns.max_pixels}")
     if ns.k < 1 or ns.examples < 0: raise ConfigError(f"--k must be at least 1 and --examples at least 0, got {ns.k} and {ns.examples}")
     require_gradio()
     if not is_loopback(ns.host):
         print(f"twophase serve: listening on {ns.host}: anyone who can reach this machine on port {ns.port} can use the demo "
               f"(the default, 127.0.0.1, keeps it to this machine)", file=sys.stderr)
-    serve(ns.run_dir, host=ns.host, port=ns.port, k=ns.k, n_examples=ns.examples, log=partial(print, flush=True))
+    serve(ns.run_dir, host=ns.host, port=ns.port, k=ns.k, n_examples=ns.examples, max_pixels=ns.max_pixels, log=partial(print, flush=True))
 
 # %% ../nbs/07_cli.ipynb #23cf42c9
 def cmd_compare(ns, argv):
