@@ -116,6 +116,7 @@ CASES = [
                                      'images are identical to training or validation images'),
     ('evaluate: --data is the training folder', ['evaluate', '{t}/run', '--data', '{t}/good/train'],
                                      'images are identical to training or validation images'),
+    ('serve: --max-pixels 0',        ['serve', '{t}/run', '--max-pixels', 0], '--max-pixels must be at least 1'),
 ]
 
 def test_catalogue_size(): assert len(CASES) >= 40
