@@ -42,7 +42,8 @@ def add_train_parser(sub):
     t = sub.add_parser('train', help='train a classifier: head first, then the last stage (layer4) + head',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Phase 1 trains a new head on the frozen backbone; phase 2 unfreezes its last stage\n"
-                    "(layer4 on a ResNet; --unfreeze last2 or all for more)\n"
+                    "(layer4 on a ResNet), or every layer when the head alone stayed under 0.90 validation\n"
+                    "accuracy (--unfreeze auto, the default; --unfreeze layer4, last2 or all to choose)\n"
                     "and trains it with the head at a lower, discriminative learning rate.\n"
                     "Writes a run directory: config.json, logs/ (training.log, training_metrics.csv,\n"
                     "training_curves.png), models/ (best_model.pth, checkpoint_epoch_NNN.pth), export.pkl.",

@@ -95,7 +95,10 @@ class TwoPhaseConfig:
                           "lr2/lr_div^2, ...", 'phases', parse=lr_value)
     lr_div: float = knob(1.0, "discriminative lr factor between consecutive trainable groups (1 = same lr, as the seed "
                          "script trains layer4 and the head; e.g. 3: layer4 at lr2/3)", 'phases')
-    unfreeze: str = knob('layer4', "what phase 2 unfreezes: last (the last stage: layer4 on a ResNet), last2 (the last two: layer3+layer4) or all; layer4/layer3 are the same as last/last2", 'phases', choices=UNFREEZE)
+    unfreeze: str = knob('auto', "what phase 2 unfreezes: auto (the last stage, or every layer when the head alone stayed "
+                         "under 0.90 validation accuracy in phase 1: features that fit the images poorly), last (the last stage: "
+                         "layer4 on a ResNet), last2 (the last two: layer3+layer4) or all; layer4/layer3 are the same as last/last2",
+                         'phases', choices=UNFREEZE)
     epochs3: int = knob(0, "phase 3 epochs, 0 = no third phase (seed three-phase recipe: 20)", 'phases')
     lr3: float|str = knob(1e-5, "phase 3 learning rate of the head, or 'auto'", 'phases', parse=lr_value)
     unfreeze3: str = knob('layer3', "what phase 3 unfreezes", 'phases', choices=UNFREEZE)

@@ -21,15 +21,16 @@ from contextlib import nullcontext, contextmanager
 from .model import GROUPS, adapt_bn, autocast_for
 from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, epoch_checkpoints, \
     set_rng_states, rng_states
-from .phase import Phase, apply_phase, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
+from .phase import Phase, apply_phase, auto_train, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
 from .averaging import WeightEMA
 from .rundir import claim_run_dir, ensure_run_config
 from .data import norm_stats
 
 # %% auto #0
 __all__ = ['two_phase_fit', 'fit_phase', 'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted',
-           'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'norm_mismatch', 'start_run',
-           'restore_run', 'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit', 'fit_from_config']
+           'decide_auto', 'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'norm_mismatch',
+           'start_run', 'restore_run', 'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit',
+           'fit_from_config']
 
 # %% ../nbs/04b_fit.ipynb #756471f9
 def fit_phase(learn:Learner, phase:Phase, cbs=None, plateau_patience:int=5, plateau_factor:float=0.5,
@@ -102,6 +103,14 @@ def _caused_by(e:BaseException, kind) -> bool:
         if isinstance(e, kind): return True
         seen.add(id(e)); e = e.__cause__ or e.__context__
     return False
+
+# %% ../nbs/04b_fit.ipynb #8810c036
+def decide_auto(phases:list, i:int, history:list, log=print):
+    "Replace phase `i` (1-based) of `phases` by what it trains if it is `'auto'` (`auto_train`), from the epochs in `history`"
+    if phases[i - 1].train != 'auto': return
+    train, why = auto_train(phases, i, history)
+    phases[i - 1] = replace(phases[i - 1], train=train, name=train if phases[i - 1].name == 'auto' else phases[i - 1].name)
+    log(f"unfreeze auto: {why}")
 
 # %% ../nbs/04b_fit.ipynb #2ce37628
 def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
@@ -191,6 +200,7 @@ def restore_run(learn:Learner, resume:dict|None, phases:list, rl:RunLogger, ck:C
     r_phase, r_epoch = resume['phase'], resume['phase_epoch']
     rl.history[:] = resume['history']; learn.history = rl.history; rl.write_csv()
     ck.restore(resume); learn.lr_found = dict(resume.get('lr_found') or {})
+    decide_auto(phases, r_phase, rl.history, log)  # the phase it stopped in, as it was decided then
     restore_checkpoint(learn, resume, phases[r_phase - 1])
     log(f"Resumed at epoch {resume['epoch']} (phase {r_phase} '{resume['phase_name']}', {r_epoch}/{phases[r_phase-1].epochs} epochs done)")
     return (r_phase, r_epoch)
@@ -244,6 +254,7 @@ def nan_error(learn:Learner, i:int, ph:Phase, epoch:int, run_dir) -> TrainingErr
 def run_phase(learn:Learner, phases:list, i:int, rl:RunLogger, ck:Checkpointer, log:RunLog, fc:FeatureCache|None,
               at:tuple, phase_start:str, run_dir, resume:dict|None=None, **kwargs):
     "Phase `i` (1-based) of `phases`: its data, trainable groups and starting weights, then `train_phase` (`kwargs`)"
+    decide_auto(phases, i, rl.history, log)
     ph, mid = phases[i - 1], i == at[0]  # mid: the phase a resumed run stopped in
     if not mid:
         prepare_data(learn, ph)
@@ -303,7 +314,7 @@ def two_phase_fit(self:Learner,
                   lr2=1e-4, # phase 2 learning rate of the head, or 'auto'
                   **kwargs # the other knobs of `two_phases`, then `progressive_fit`'s (run_dir, load_best, accum, ...)
                  ) -> pd.DataFrame:
-    "Two-phase transfer learning: head on a frozen backbone, then unfreeze `layer4` at a lower lr"
+    "Two-phase transfer learning: head on a frozen backbone, then unfreeze `layer4` (or everything: `auto_train`) at a lower lr"
     knobs = {k: kwargs.pop(k) for k in list(kwargs) if k in signature(two_phases).parameters}
     return progressive_fit(self, two_phases(epochs1, lr1, epochs2, lr2, **knobs), **kwargs)
 

@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 # %% ../nbs/00_knobs.ipynb #959cf39b
 ARCHS = ('resnet18', 'resnet34', 'resnet50')
-UNFREEZE = ('layer4', 'layer3', 'all', 'last', 'last2')  # last = the last stage (layer4 on a ResNet), last2 = the last two
+UNFREEZE = ('auto', 'layer4', 'layer3', 'all', 'last', 'last2')  # last = the last stage (layer4 on a ResNet), last2 = the last two;
+# auto = the last stage, or every layer when the head alone scored low (`twophase.phase.auto_train`)
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
 TRACKERS = ('none', 'tensorboard', 'mlflow')
@@ -150,12 +151,12 @@ PRESETS = {
     'small':        dict(epochs2=20),                # < 500 training images: shorter phase 2 overfits less
     'medium':       dict(),                          # 500-2000: the seed defaults
     'large':        dict(epochs2=45),                # > 2000: phase 2 can go longer
-    'fast':         dict(aug=False, cache=True, cache_flips=True, channels_last=True, bn='adapt', schedule='one_cycle',
+    'fast':         dict(unfreeze='layer4', aug=False, cache=True, cache_flips=True, channels_last=True, bn='adapt', schedule='one_cycle',
                          epochs1=40, lr1=3e-3, epochs2=12, lr2=5e-4, lr_div=1.0,  # exact feature cache with random flips:
                          precision='auto'),  # phase 1 ~0.05 s/epoch, phase 2 ~3x faster; bf16 where fast (~2x more, README)
     'max_accuracy': dict(epochs1=15, epochs2=45),
     'unstable':     dict(lr_scale=1/3),              # loss jumps around: every lr divided by 3
-    'three_phase':  dict(epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe
+    'three_phase':  dict(unfreeze='layer4', epochs1=5, epochs2=15, epochs3=20, lr3=1e-5, unfreeze3='layer3'),  # seed 2's recipe
     'regularised':  dict(randaug_n=2, randaug_m=9, mixup=0.2, cutmix=1.0, block_dropout=0.02,  # seed 2's phase-2 set
                          size1=128, size=224, accum=4),
     'lpft':         dict(phases='head:4:1e-3,all:20:1e-4', min_scale=0.75),  # LP-FT (Kumar et al. 2022): head on frozen features, then

@@ -67,7 +67,8 @@ def two_phase_head(n_in:int, # features out of the body (512 for resnet18/34, 20
 
 # %% ../nbs/02_model.ipynb #4247cdf9
 GROUPS = ('stem..layer2', 'layer3', 'layer4', 'head')
-TRAINABLE = {'head': 1, 'layer4': 2, 'last': 2, 'layer3': 3, 'last2': 3, 'all': 4}  # trainable groups, counted from the head
+TRAINABLE = {'head': 1, 'layer4': 2, 'last': 2, 'layer3': 3, 'last2': 3, 'all': 4,  # trainable groups, counted from the head
+             'auto': 4}  # decided when its phase starts (layer4 or all); until then counted as the most it may train
 
 # %% ../nbs/02_model.ipynb #d593fef0
 def two_phase_splitter(m:nn.Module):

@@ -15,15 +15,15 @@ from .model import GROUPS, TRAINABLE, param_counts, group_names
 from .callbacks import whole_model, Checkpointer
 
 # %% auto #0
-__all__ = ['Phase', 'apply_phase', 'epochs_since_best', 'PhaseEarlyStopping', 'ResumablePlateau', 'phase_scheds',
-           'describe_phase', 'make_phases', 'two_phases', 'config_phases']
+__all__ = ['PROBE_OK', 'PROBE_EPOCHS', 'Phase', 'apply_phase', 'epochs_since_best', 'PhaseEarlyStopping', 'ResumablePlateau',
+           'phase_scheds', 'describe_phase', 'make_phases', 'two_phases', 'auto_train', 'config_phases']
 
 # %% ../nbs/04_phase.ipynb #a75cc9cd
 @dataclass
 class Phase:
     "One stage of progressive unfreezing"
     name: str  # label used in logs, the CSV and the curves
-    train: str = 'head'  # deepest trainable group: 'head', 'last' (= 'layer4'), 'last2' (= 'layer3') or 'all'
+    train: str = 'head'  # deepest trainable group: 'head', 'last' (= 'layer4'), 'last2' (= 'layer3'), 'all' or 'auto' (`auto_train`)
     epochs: int = 1  # epochs in this phase
     lr: float|str = 1e-3  # learning rate of the head (peak lr for one_cycle), or 'auto' (lr_find)
     lr_div: float = 1.0  # each deeper trainable group gets lr / lr_div^k
@@ -140,7 +140,7 @@ def two_phases(epochs1:int=10, # phase 1 epochs: head only, backbone frozen
                lr1=1e-3, # phase 1 learning rate, or 'auto'
                epochs2:int=30, # phase 2 epochs: `unfreeze` + head
                lr2=1e-4, # phase 2 learning rate of the head, or 'auto'
-               unfreeze:str='layer4', # phase 2 trains this and above: layer4, layer3 or all
+               unfreeze:str='auto', # phase 2 trains this and above: layer4, layer3, all, or auto (see `auto_train`)
                lr_div:float=1.0, # discriminative factor between consecutive trainable groups in phase 2
                schedule='flat_cos', # lr schedule of both phases, or a (phase 1, phase 2) pair
                size2:int|None=None, # phase 2 image size (progressive resizing with `size1`)
@@ -149,6 +149,24 @@ def two_phases(epochs1:int=10, # phase 1 epochs: head only, backbone frozen
     if unfreeze not in UNFREEZE: raise ValueError(f"unfreeze={unfreeze!r}; choose one of {', '.join(UNFREEZE)}")
     specs = [dict(train='head', epochs=epochs1, lr=lr1), dict(train=unfreeze, epochs=epochs2, lr=lr2)]
     return make_phases(specs, lr_div, schedule, size=size2, **kwargs)
+
+# %% ../nbs/04_phase.ipynb #0f8b0a7d
+PROBE_OK = 0.9  # `auto`: phase 1's best validation accuracy from which phase 2 trains the last stage only
+PROBE_EPOCHS = 5  # `auto`: fewer head-only epochs are too few to judge the features (the last stage then)
+
+def auto_train(phases:list, i:int, history:list, monitor:str='valid_accuracy') -> tuple:
+    "(what the `'auto'` phase `i` (1-based) of `phases` trains, why): 'layer4', or 'all' when its head-only phases scored low"
+    heads = {j for j, p in enumerate(phases[:i - 1], 1) if p.train == 'head'}
+    vals = [r[monitor] for r in history if r.get('phase') in heads and r.get(monitor) is not None]
+    if len(vals) < PROBE_EPOCHS:
+        return 'layer4', (f"{len(vals)} head-only epoch(s) before it, too few to judge the pretrained features "
+                          f"(fewer than {PROBE_EPOCHS}): the last stage, as the seed recipe")
+    best = max(vals)
+    if best >= PROBE_OK:
+        return 'layer4', (f"the head alone reached {best:.3f} validation accuracy (>= {PROBE_OK:.2f}): the pretrained features "
+                          f"fit these images; the last stage and the head train")
+    return 'all', (f"the head alone reached only {best:.3f} validation accuracy (< {PROBE_OK:.2f}): the pretrained features "
+                   f"fit these images poorly, so every layer trains (LP-FT); --unfreeze layer4 keeps the early layers frozen")
 
 # %% ../nbs/04_phase.ipynb #77c511b9
 def config_phases(cfg:TwoPhaseConfig) -> list:

@@ -294,6 +294,7 @@ def run_training(cfg:TwoPhaseConfig, # the resolved config (see `make_config`)
         with distributed(learn), progress_bars(learn, echo and show_progress()):
             hist = fit_from_config(learn, cfg, phases, run_dir=run_dir if main else None, log=log, resume=ckpt, overwrite=True)
         secs = time.time() - t0
+        extra['phases'] = [asdict(p) for p in phases]  # as trained: an 'auto' phase says what it chose
         if main: finish_run(learn, cfg, run_dir, hist, secs, t_start, summary, extra, log)
     except BaseException:
         if (t := getattr(learn, 'tracker', None)): t.close(ok=False)
