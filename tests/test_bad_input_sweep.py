@@ -3,7 +3,7 @@ and a message that says what is wrong -- never a Python traceback, never exit 0 
 import json, shutil
 from pathlib import Path
 import pytest
-from conftest import DATA, WEIGHTS, twophase
+from conftest import DATA, WEIGHTS, twophase, twophase_forked
 
 TINY = ['--weights', WEIGHTS, '--size', 32, '--bs', 2, '--epochs1', 1, '--epochs2', 1, '--check', 'off', '--no-report']
 
@@ -130,7 +130,7 @@ def test_user_files_kept(w):
 
 @pytest.mark.parametrize('name,args,msg', CASES, ids=[c[0] for c in CASES])
 def test_refused_clearly(w, name, args, msg):
-    r = twophase(*[str(a).replace('{t}', str(w)) for a in args])
+    r = twophase_forked(*[str(a).replace('{t}', str(w)) for a in args])  # the command's own code, without 6 s of imports each
     assert r.returncode != 0, f"{name}: exit 0\n{r.stdout[-2000:]}"
     assert 'Traceback' not in r.stderr, f"{name}: traceback\n{r.stderr[-3000:]}"
     assert msg in r.stderr, f"{name}: message lacks {msg!r}\n{r.stderr[-2000:]}"
