@@ -32,6 +32,7 @@ def twophase_forked(*args, cwd=None, timeout=600):
         if pid == 0:  # the child: never returns into pytest
             code = 1
             try:
+                sys.excepthook = sys.__excepthook__
                 os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
                 sys.stdout, sys.stderr = (io.TextIOWrapper(open(fd, 'wb', closefd=False), write_through=True) for fd in (1, 2))
                 if cwd: os.chdir(cwd)
@@ -41,9 +42,9 @@ def twophase_forked(*args, cwd=None, timeout=600):
                 try: code = main(sys.argv[1:])
                 except SystemExit as e: code = e.code if isinstance(e.code, int) or e.code is None else (print(e.code, file=sys.stderr), 1)[1]
                 except BaseException: traceback.print_exc(); code = 1
-            finally:
+            finally:  # never back into pytest, whatever happens here
                 try: sys.stdout.flush(); sys.stderr.flush()
-                finally: os._exit(code or 0)
+                finally: os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
         t0 = time.time()
         while not (st := os.waitpid(pid, os.WNOHANG))[0]:
             if time.time() - t0 > timeout:

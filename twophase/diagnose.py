@@ -105,7 +105,7 @@ RULES = {
                "the same class names; check the pretrained weights loaded (not --weights none); try --lr1 auto."),
     'overfitting': (_overfitting, 'warning', "fewer phase 2 epochs (--epochs2), more augmentation (--preset regularised: "
                     "RandAugment, MixUp, CutMix), more dropout (--head-dropout 0.5, --block-dropout 0.05), a lower --lr2, more data."),
-    'underfitting': (_underfitting, 'warning', "unfreeze more (--unfreeze layer3, or --preset three_phase), train longer "
+    'underfitting': (_underfitting, 'warning', "unfreeze more if phase 2 did not train every layer (--unfreeze layer3 or all, or --preset three_phase), train longer "
                      "(--epochs2), raise the learning rates (--lr2 auto), use less regularisation."),
     'unstable': (_unstable, 'warning', "lower the learning rates (--preset unstable divides them by 3), a larger effective "
                  "batch (--accum 4), and check the data for corrupt images or wrong labels."),

@@ -11,7 +11,7 @@ __all__ = ['rank', 'world_size', 'is_main', 'check_distributed', 'lr_factor', 'd
 # %% ../nbs/03b_distributed.ipynb #8ea737fd
 from contextlib import contextmanager
 from fastai.torch_core import num_distrib, rank_distrib
-from .config import TwoPhaseConfig, ConfigError
+from .config import TwoPhaseConfig, ConfigError, parse_phases
 
 # %% ../nbs/03b_distributed.ipynb #7ad42a14
 def world_size() -> int:
@@ -35,7 +35,7 @@ def check_distributed(cfg:TwoPhaseConfig, resume:bool=False):
                                     f"({n} processes); drop --cache, or train in one process, where the cache makes phases fast anyway.")
     if resume: raise ConfigError("--resume is not supported with distributed training: each process has its own data order and "
                                  "random state, which rank 0's checkpoint cannot restore. Resume in one process, or start again.")
-    if 'auto' in (cfg.lr1, cfg.lr2, cfg.lr3) or 'auto' in str(cfg.phases or ''):
+    if 'auto' in (cfg.lr1, cfg.lr2, cfg.lr3) or any(p['lr'] == 'auto' for p in parse_phases(cfg.phases or 'head:0:1e-3')):
         raise ConfigError("lr 'auto' is not supported with distributed training (lr_find would run in every process); "
                           "find the learning rates in one process (--lr1 auto --epochs2 0 ...) and pass the numbers.")
     if not cfg.out: raise ConfigError("config field `out`: give --out with distributed training, so every process uses the same run directory.")

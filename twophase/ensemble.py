@@ -51,7 +51,9 @@ def mean_history(run_dirs) -> pd.DataFrame:
     "The members' training_metrics.csv averaged epoch by epoch"
     h = pd.concat([pd.read_csv(Path(d)/'logs'/'training_metrics.csv') for d in run_dirs])
     num = h.select_dtypes('number').columns.drop(['epoch', 'phase'], errors='ignore')
-    return h.groupby(['epoch', 'phase', 'phase_name'], as_index=False)[list(num)].mean()
+    names = h.groupby(['epoch', 'phase'])['phase_name'].agg(lambda s: '/'.join(sorted(set(map(str, s)))))  # members may
+    out = h.groupby(['epoch', 'phase'], as_index=False)[list(num)].mean()  # differ (unfreeze auto): one row an epoch all the same
+    return out.assign(phase_name=[names[(e, p)] for e, p in zip(out.epoch, out.phase)])
 
 # %% ../nbs/06a_ensemble.ipynb #70f1f3c8
 def build_ensemble(run_dirs, # finished runs with the same classes and image size

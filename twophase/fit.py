@@ -8,7 +8,7 @@ Docs: https://twophase.github.io/twophase/fit.html.md"""
 from __future__ import annotations
 import time
 from inspect import signature
-from fastcore.basics import patch
+from fastcore.basics import patch, noop
 from fastcore.meta import delegates
 from dataclasses import replace
 from pathlib import Path
@@ -110,7 +110,7 @@ def decide_auto(phases:list, i:int, history:list, log=print):
     if phases[i - 1].train != 'auto': return
     train, why = auto_train(phases, i, history)
     phases[i - 1] = replace(phases[i - 1], train=train, name=train if phases[i - 1].name == 'auto' else phases[i - 1].name)
-    log(f"unfreeze auto: {why}")
+    if phases[i - 1].epochs: log(f"unfreeze auto: {why}")  # (a phase of 0 epochs trains nothing: no news)
 
 # %% ../nbs/04b_fit.ipynb #2ce37628
 def restore_checkpoint(learn:Learner, ckpt:dict, phase:Phase):
@@ -200,7 +200,7 @@ def restore_run(learn:Learner, resume:dict|None, phases:list, rl:RunLogger, ck:C
     r_phase, r_epoch = resume['phase'], resume['phase_epoch']
     rl.history[:] = resume['history']; learn.history = rl.history; rl.write_csv()
     ck.restore(resume); learn.lr_found = dict(resume.get('lr_found') or {})
-    decide_auto(phases, r_phase, rl.history, log)  # the phase it stopped in, as it was decided then
+    for j in range(1, r_phase + 1): decide_auto(phases, j, rl.history, log if j == r_phase else noop)  # as decided then
     restore_checkpoint(learn, resume, phases[r_phase - 1])
     log(f"Resumed at epoch {resume['epoch']} (phase {r_phase} '{resume['phase_name']}', {r_epoch}/{phases[r_phase-1].epochs} epochs done)")
     return (r_phase, r_epoch)

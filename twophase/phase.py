@@ -158,6 +158,11 @@ def auto_train(phases:list, i:int, history:list, monitor:str='valid_accuracy') -
     "(what the `'auto'` phase `i` (1-based) of `phases` trains, why): 'layer4', or 'all' when its head-only phases scored low"
     heads = {j for j, p in enumerate(phases[:i - 1], 1) if p.train == 'head'}
     vals = [r[monitor] for r in history if r.get('phase') in heads and r.get(monitor) is not None]
+    before = max((p for p in phases[:i - 1] if p.train != 'auto'), key=lambda p: TRAINABLE[p.train], default=None)
+    if before is not None and TRAINABLE[before.train] > TRAINABLE['layer4']:  # never train less than an earlier phase did
+        return before.train, f"an earlier phase trained {before.train}: this one trains at least as much"
+    if later := [p.train for p in phases[i:] if p.train not in ('head', 'auto')]:  # the user's own schedule goes deeper later
+        return 'layer4', f"a later phase trains {later[0]}: this one keeps the last stage, as the schedule unfolds"
     if len(vals) < PROBE_EPOCHS:
         return 'layer4', (f"{len(vals)} head-only epoch(s) before it, too few to judge the pretrained features "
                           f"(fewer than {PROBE_EPOCHS}): the last stage, as the seed recipe")

@@ -49,7 +49,7 @@ def classify(learn:Learner, fname, k:int=3,
             ) -> tuple:
     "({class: probability} of the top `k` classes, Grad-CAM overlay as uint8 RGB) for image file `fname`"
     if max_pixels: image_size(fname, max_pixels)
-    img = CheckedImage(load_image(Path(fname)))  # decoded here, as `predict` does it, so the run's decode cache keeps nothing
+    with pixel_limit(max_pixels or 0): img = CheckedImage(load_image(Path(fname)))  # decoded here, as `predict` does it, so the run's decode cache keeps nothing
     xb = learn.dls.test_dl([img], num_workers=0).one_batch()[0].as_subclass(torch.Tensor)
     if members := list(getattr(learn.model, 'members', [])):  # an --ensemble run: its prediction, and its members' maps of that class
         with torch.no_grad(): logits = learn.model.eval()(xb)  # log of the mean probability
@@ -79,12 +79,13 @@ def require_gradio():
 CAM_SIDE = 288  # pixels: the app shows the Grad-CAM overlay at this size
 
 # %% ../nbs/05d_serve.ipynb #211a7f63
-def upload_file(payload, cache_dir) -> str|None:
+def upload_file(payload, cache_dir, max_bytes:int=25 * 2**20) -> str|None:
     "Path of the file a client sent, exactly as sent: nothing opened, decoded or converted (a `data:` URL is written out byte for byte)"
     if payload is None: return None
     url = getattr(payload, 'url', None) or ''
     if url.startswith('data:'):
         head, _, data = url.partition(',')
+        if (n := len(data) * 3 // 4) > max_bytes: raise DatasetError(f"the image sent has {n:,} bytes, over the limit of {max_bytes:,}")
         raw = base64.b64decode(data) if head.endswith(';base64') else data.encode()
         f = Path(cache_dir)/'twophase-uploads'/hashlib.sha256(raw).hexdigest()[:24]
         f.parent.mkdir(parents=True, exist_ok=True); f.write_bytes(raw)
@@ -95,7 +96,15 @@ def upload_file(payload, cache_dir) -> str|None:
 def raw_image_input(gr, **kwargs):
     "A `gr.Image` input whose value is the uploaded file itself (see `upload_file`)"
     inp = gr.Image(type='filepath', image_mode=None, **kwargs)
-    inp.preprocess = lambda payload: upload_file(payload, inp.GRADIO_CACHE)  # not a subclass: Gradio writes a .pyi beside those
+    def preprocess(payload):
+        try: f = upload_file(payload, inp.GRADIO_CACHE)
+        except DatasetError as e: raise gr.Error(str(e)) from e
+        if f and getattr(payload, 'path', None) != f: inp.temp_files.add(f)  # written here: Gradio's delete_cache removes it
+        return f
+    # On the instance, not a subclass (Gradio writes a .pyi file beside the module of a component subclass). A session
+    # that clicks an example gets a plain gr.Image rebuilt from these arguments: image_mode=None still hands it uploaded
+    # files unconverted (PIL reads their header only), and `classify` applies the pixel limit.
+    inp.preprocess = preprocess
     return inp
 
 # %% ../nbs/05d_serve.ipynb #3eb3885e
