@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 # %% ../nbs/00_knobs.ipynb #959cf39b
 ARCHS = ('resnet18', 'resnet34', 'resnet50')
 UNFREEZE = ('auto', 'layer4', 'layer3', 'all', 'last', 'last2')  # last = the last stage (layer4 on a ResNet), last2 = the last two;
-# auto = the last stage, or every layer when the head alone scored low (`twophase.phase.auto_train`)
+# auto = the last stage, or every layer when the head alone scored low (auto_train, in the phase notebook further on)
 BN_MODES = ('stats', 'frozen', 'adapt', 'train')
 PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
 TRACKERS = ('none', 'tensorboard', 'mlflow')
