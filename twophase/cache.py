@@ -26,7 +26,7 @@ from .callbacks import RunLog, rng_states, set_rng_states
 from .phase import Phase
 
 # %% ../nbs/04a_cache.ipynb #2a6974e0
-CACHE_AT = {'head': 0, 'layer4': -1, 'last': -1, 'layer3': -2, 'last2': -2, 'auto': -1}  # auto: planned as its usual layer4  # where the trained part starts, from the body's end
+CACHE_AT = {'head': 0, 'layer4': -1, 'last': -1, 'layer3': -2, 'last2': -2, 'auto': -1}  # where the trained part starts, from the body's end (auto: planned as layer4)
 WHAT = {0: 'pooled backbone features', -1: 'layer3 outputs', -2: 'layer2 outputs'}  # on a ResNet body
 STAGE_WHAT = {0: 'pooled backbone features', -1: 'second-to-last stage outputs', -2: 'early stage outputs'}  # on a timm body
 NOT_CACHED = -99  # the 'deepest cached point' of a phase that trains everything

@@ -35,7 +35,7 @@ def check_distributed(cfg:TwoPhaseConfig, resume:bool=False):
                                     f"({n} processes); drop --cache, or train in one process, where the cache makes phases fast anyway.")
     if resume: raise ConfigError("--resume is not supported with distributed training: each process has its own data order and "
                                  "random state, which rank 0's checkpoint cannot restore. Resume in one process, or start again.")
-    if 'auto' in (cfg.lr1, cfg.lr2, cfg.lr3) or any(p['lr'] == 'auto' for p in parse_phases(cfg.phases or 'head:0:1e-3')):
+    if 'auto' in (cfg.lr1, cfg.lr2, cfg.lr3) or bool(cfg.phases) and any(p['lr'] == 'auto' for p in parse_phases(cfg.phases)):
         raise ConfigError("lr 'auto' is not supported with distributed training (lr_find would run in every process); "
                           "find the learning rates in one process (--lr1 auto --epochs2 0 ...) and pass the numbers.")
     if not cfg.out: raise ConfigError("config field `out`: give --out with distributed training, so every process uses the same run directory.")
