@@ -21,9 +21,8 @@ install: $(BIN)/.installed
 train: install
 	$(BIN)/twophase train $(DATA) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(ARGS)
 
-# nbdev-test runs every notebook, cells flagged `#| slow` included (`make test-quick` skips them, for a fast check
-# while editing);
-# pytest's exit code 5 ("no tests collected") is not a failure. The tests write runs and checkpoints
+# Every notebook runs with its cells flagged `#| slow` (`make test-quick` skips them, for a fast check while editing).
+# The tests write runs and checkpoints
 # (~100 MB each) under a private TMPDIR that is removed afterwards, pass or fail.
 TESTRUN = t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && export TMPDIR=$$t &&
 
@@ -36,8 +35,12 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "note: no chromium (Debian package 'chromium'); the browser tests will be skipped"
 
+# `make test`: pytest runs tests/ in JOBS processes (pytest-xdist); tests/test_notebooks.py runs each notebook through
+# nbdev-test in a process of its own, so the notebooks share the cores with the other tests and no process accumulates
+# every notebook's memory. Each worker gets cores/JOBS torch threads (tests/conftest.py).
+JOBS    ?= 2
 test: install browser
-	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing --flags slow && { $(BIN)/python -m pytest -q --durations=30 tests || [ $$? -eq 5 ]; }
+	$(TESTRUN) $(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --durations=40 tests
 
 test-quick: install
 	$(TESTRUN) $(BIN)/nbdev-test --n-workers 1 --timing

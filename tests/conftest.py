@@ -9,14 +9,20 @@ DATA = Path(os.environ.get('TWOPHASE_DATA', SHARED/'data'/'imagenette4'))
 WEIGHTS = Path(os.environ.get('TWOPHASE_WEIGHTS', SHARED/'weights'/'resnet18-fixture.pth'))
 BIN = Path(sys.executable).parent
 
+# `make test` runs the suite in 2 processes (pytest-xdist, `-n 2 --dist loadscope`: a module's tests, which share its
+# module-scoped fixtures, stay on one worker; each notebook is a scope of its own): each worker, and the commands and
+# notebooks it starts, gets its share of the cores instead of every torch process starting a thread per core
+if (_workers := int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0'))) > 1:
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // _workers)))
+
 @pytest.fixture(scope='session', autouse=True)
 def offline_dirs(tmp_path_factory):
     "Keep fastai/torch caches out of the user's home"
     d = tmp_path_factory.mktemp('homes')
     os.environ.setdefault('FASTAI_HOME', str(d/'fastai')); os.environ.setdefault('TORCH_HOME', str(d/'torch'))
 
-def twophase(*args, cwd=None, timeout=600):
-    "Run the installed `twophase` command; return the CompletedProcess"
+def twophase_proc(*args, cwd=None, timeout=600):
+    "Run the installed `twophase` command in a new process; return the CompletedProcess"
     env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
     return subprocess.run([str(BIN/'twophase'), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env=env)
@@ -24,7 +30,8 @@ def twophase(*args, cwd=None, timeout=600):
 def twophase_forked(*args, cwd=None, timeout=600):
     """`twophase` as the installed command runs it (`twophase.cli.main`, its exit code, its stdout and stderr, a traceback
     if it raises), in a child forked from this process: the same result as `twophase(...)` without importing torch and
-    fastai again (~6 s a command on 2 cores). For the many short commands of the bad-input sweep."""
+    fastai again (~6 s a command on 2 cores). The tests' `twophase(...)`: `test_output.py`, `test_readme.py` and the
+    tests that signal a process start the installed command itself."""
     import io, tempfile, time, traceback, warnings
     from twophase.cli import main  # imported once, in the parent
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -53,6 +60,8 @@ def twophase_forked(*args, cwd=None, timeout=600):
         out.seek(0); err.seek(0)
         return subprocess.CompletedProcess(['twophase', *map(str, args)], os.waitstatus_to_exitcode(st[1]),
                                            out.read().decode(errors='replace'), err.read().decode(errors='replace'))
+
+twophase = twophase_forked
 
 # --- headless Chromium (Debian's `chromium`, driven by Playwright) for the docs-site and `twophase serve` tests ---
 import shutil, socket, threading, functools, http.server

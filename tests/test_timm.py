@@ -20,6 +20,8 @@ FAMILIES = ['test_convnext', 'test_efficientnet']
 
 @pytest.fixture(scope='module')
 def dls():
+    from fastai.torch_core import set_seed
+    set_seed(0)  # the DataLoaders' shuffling RNG is drawn at creation: the same whatever ran before in this process
     return get_dls(DATA, size=64, bs=32, aug=False, subset_pct=25)
 
 def snapshot(module): return {k: v.detach().clone() for k, v in module.state_dict().items()}

@@ -80,8 +80,9 @@ def check_writable(out:Path, probe_bytes:int=1 << 20) -> Path:
 
 # %% ../nbs/04a_rundir.ipynb #6ebd5a8a
 def default_run_dir(data, arch:str) -> Path:
-    "runs/<dataset>-<arch>-<YYYYmmdd-HHMMSS>"
-    return Path('runs')/f"{Path(data).name}-{arch.replace('/', '-')}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    "runs/<dataset>-<arch>-<YYYYmmdd-HHMMSS>, with -2, -3, ... when that name is taken (two runs started in one second)"
+    base = Path('runs')/f"{Path(data).name}-{arch.replace('/', '-')}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    return next(p for i in range(1, 10**6) if not (p := base if i == 1 else base.with_name(f"{base.name}-{i}")).exists())
 
 # %% ../nbs/04a_rundir.ipynb #58e8d740
 def claim_run_dir(run_dir:Path, overwrite:bool=False):
