@@ -12,6 +12,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from fastai.vision.all import Learner, Callback
+from fastai.metrics import top_k_accuracy
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from .stats import wilson, fmt_acc
 from .check import check_dataset, class_name
 from .layout import DatasetError, find_layout, split_roots
@@ -47,29 +49,21 @@ def nll(probs, targs):
 
 # %% ../nbs/03c_metrics.ipynb #cf074f61
 def topk_accuracy(probs, targs, k:int=1) -> float|None:
-    "Share of rows whose target is among the `k` highest probabilities; None when there are no more than `k` classes"
+    "fastai's `top_k_accuracy`: share of rows whose target is among the `k` most probable; None with no more than `k` classes"
     if probs.shape[1] <= k and k > 1: return None
-    topk = probs.topk(k, dim=1).indices
-    return (topk == targs[:, None]).any(1).float().mean().item()
+    return top_k_accuracy(probs, targs, k=k).item()
 
 # %% ../nbs/03c_metrics.ipynb #68a247db
 def per_class(probs, targs, vocab) -> pd.DataFrame:
-    "Precision, recall, F1 and support per class"
-    pred, n = probs.argmax(1), len(vocab)
-    rows = []
-    for c in range(n):
-        tp = int(((pred == c) & (targs == c)).sum()); fp = int(((pred == c) & (targs != c)).sum())
-        fn = int(((pred != c) & (targs == c)).sum())
-        p = tp / (tp + fp) if tp + fp else 0.; r = tp / (tp + fn) if tp + fn else 0.
-        rows.append(dict(cls=vocab[c], precision=p, recall=r, f1=2*p*r/(p+r) if p + r else 0., support=int((targs == c).sum())))
-    return pd.DataFrame(rows)
+    "Precision, recall, F1 and support per class (scikit-learn's; 0 where a class is never predicted or absent)"
+    p, r, f1, n = precision_recall_fscore_support(np.asarray(targs), np.asarray(probs.argmax(1)), labels=range(len(vocab)),
+                                                  zero_division=0)
+    return pd.DataFrame(dict(cls=list(vocab), precision=p, recall=r, f1=f1, support=n.astype(int)))
 
 # %% ../nbs/03c_metrics.ipynb #8a354127
 def confusion(probs, targs, n:int) -> np.ndarray:
-    "Confusion matrix: rows are true classes, columns predictions"
-    cm = np.zeros((n, n), dtype=int)
-    np.add.at(cm, (targs.numpy(), probs.argmax(1).numpy()), 1)
-    return cm
+    "Confusion matrix (scikit-learn's): rows are true classes, columns predictions"
+    return confusion_matrix(np.asarray(targs), np.asarray(probs.argmax(1)), labels=range(n))
 
 # %% ../nbs/03c_metrics.ipynb #588aaa97
 def metrics_of(probs, targs, vocab) -> dict:

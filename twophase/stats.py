@@ -6,9 +6,9 @@ Docs: https://twophase.github.io/twophase/stats.html.md"""
 
 # %% ../nbs/00b_stats.ipynb #628796c6
 from __future__ import annotations
-import math
 import numpy as np
 from scipy import stats as _st
+from sklearn.model_selection import StratifiedKFold
 
 # %% auto #0
 __all__ = ['MIN_PAIRS', 'wilson', 't_interval', 'fmt_acc', 'fmt_mean', 'paired_diff', 'stratified_folds']
@@ -18,22 +18,21 @@ def wilson(k:int, # correct predictions
            n:int, # images scored
            conf:float=0.95 # confidence level
           ) -> tuple:
-    "(low, high) Wilson score interval of the proportion `k`/`n`"
+    "(low, high) Wilson score interval of the proportion `k`/`n` (scipy's `binomtest(k, n).proportion_ci`)"
     if n <= 0: return (float('nan'), float('nan'))
-    z, p = _st.norm.ppf(0.5 + conf / 2), k / n
-    mid, half = p + z*z / (2*n), z * math.sqrt(p * (1 - p) / n + z*z / (4*n*n))
-    den = 1 + z*z / n
-    return ((mid - half) / den, (mid + half) / den)
+    ci = _st.binomtest(int(k), int(n)).proportion_ci(conf, method='wilson')
+    return (float(ci.low), float(ci.high))
 
 # %% ../nbs/00b_stats.ipynb #447193f8
 def t_interval(values, conf:float=0.95) -> tuple:
-    "(mean, low, high): Student's t interval of the mean of `values` (NaN bounds for fewer than 2 values)"
+    "(mean, low, high): Student's t interval of the mean of `values` (scipy's `t.interval`; NaN bounds for fewer than 2)"
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     if len(v) == 0: return (float('nan'),) * 3
     m = float(v.mean())
     if len(v) < 2: return (m, float('nan'), float('nan'))
-    half = float(_st.t.ppf(0.5 + conf / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return (m, m - half, m + half)
+    if v.std() == 0: return (m, m, m)  # all equal: no spread to widen the interval (scipy would give NaN)
+    lo, hi = _st.t.interval(conf, len(v) - 1, loc=m, scale=_st.sem(v))
+    return (m, float(lo), float(hi))
 
 # %% ../nbs/00b_stats.ipynb #4464146e
 def fmt_acc(acc:float, n:int, conf:float=0.95) -> str:
@@ -54,7 +53,7 @@ def fmt_mean(values, what:str='runs', conf:float=0.95) -> str:
 MIN_PAIRS = 3  # two equal differences would give a zero-width interval: no verdict from fewer than 3 pairs
 
 def paired_diff(a, b, conf:float=0.95) -> dict:
-    "Mean of `a[i] - b[i]` over pairs with both values, its t interval and a plain-words verdict"
+    "Mean of `a[i] - b[i]` over pairs with both values, its paired-t interval (as scipy's `ttest_rel`) and a verdict"
     d = [x - y for x, y in zip(a, b) if x is not None and y is not None and np.isfinite(x) and np.isfinite(y)]
     m, lo, hi = t_interval(d, conf)
     verdict = (f'not enough pairs ({MIN_PAIRS} needed)' if len(d) < MIN_PAIRS else 'better' if lo > 0 else 'worse' if hi < 0
@@ -66,17 +65,13 @@ def stratified_folds(labels, # class label of every item
                      k:int, # number of folds
                      seed:int=42 # shuffles each class
                     ) -> np.ndarray:
-    "The fold (0..k-1) of every item: each class spread as evenly as possible over the folds"
+    "The fold (0..k-1) of every item: each class spread as evenly as possible over the folds (`StratifiedKFold`)"
     labels = np.asarray(labels)
     if k < 2: raise ValueError(f"folds: need at least 2 folds, got {k}")
     counts = {c: int((labels == c).sum()) for c in np.unique(labels)}
     if min(counts.values()) < k:
         few = ', '.join(f"{c} ({n})" for c, n in counts.items() if n < k)
         raise ValueError(f"folds: {k} folds need at least {k} images of every class; too few in {few}. Use fewer folds.")
-    rng, fold = np.random.default_rng(seed), np.empty(len(labels), dtype=int)
-    offset = 0
-    for c in sorted(counts):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        fold[idx] = (np.arange(len(idx)) + offset) % k
-        offset += len(idx)  # the next class starts where this one stopped, so fold sizes stay even
+    fold = np.empty(len(labels), dtype=int)
+    for i, (_, valid) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(labels, labels)): fold[valid] = i
     return fold
