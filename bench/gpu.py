@@ -108,7 +108,7 @@ def epoch_times(a):
     from twophase.data import dls_from_config
     from twophase.model import learner_from_config
     from twophase.fit import fit_from_config
-    from twophase.callbacks import RunLog
+    from twophase.runlog import RunLog
     print(f"\nreal data: {a.data}\n\n| precision | phase 1 s/epoch | phase 2 s/epoch |\n|---|---:|---:|")
     for prec in a.precision.split(','):
         cfg = make_config(data=a.data, weights=a.weights, arch='resnet50', size=a.size, bs=a.bs, epochs1=1, epochs2=1,

@@ -58,7 +58,7 @@ def last_epoch_test(run_dir) -> float:
     "Test accuracy of the run's last epoch (its newest checkpoint), for runs that handed over their best epoch"
     import torch
     from twophase.interpret import load_run
-    from twophase.callbacks import load_checkpoint
+    from twophase.checkpoints import load_checkpoint
     from twophase.metrics import score_folder
     run_dir = Path(run_dir)
     meta = json.loads((run_dir/'config.json').read_text())

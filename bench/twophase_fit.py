@@ -12,7 +12,7 @@ from twophase.config import make_config
 from twophase.data import dls_from_config
 from twophase.model import learner_from_config
 from twophase.fit import fit_from_config
-from twophase.callbacks import RunLog
+from twophase.runlog import RunLog
 from twophase.metrics import score_folder
 from common import Recorder, add_common_args
 

@@ -7,9 +7,10 @@ from conftest import ROOT
 FLOORS = [
     ['files', 'knobs'],                  # atomic writes, signals held back during them; a config's vocabulary
     ['weights'],                         # weight files and the normalisation they expect
-    ['config', 'stats', 'layout', 'balance', 'backbone'],  # settings; statistics; dataset folders; class balance; timm bodies
-    ['check'],                           # the dataset check
-    ['data', 'model', 'distributed', 'callbacks'],
+    ['config', 'stats', 'layout', 'balance', 'backbone', 'curves', 'mixing'],  # settings; statistics; dataset folders; class
+                                         # balance; timm bodies; training curves; MixUp or CutMix
+    ['check', 'runlog'],                 # the dataset check; the run's log, progress output and history
+    ['data', 'model', 'distributed', 'checkpoints'],
     ['phase', 'metrics', 'rundir', 'tracking', 'averaging'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow; EMA
     ['cache'],                           # the feature cache (trains phases on frozen-layer outputs)
     ['fit'],                             # fit_phase, progressive_fit, two_phase_fit

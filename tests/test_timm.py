@@ -14,7 +14,7 @@ from twophase.model import two_phase_learner, group_names
 from twophase.phase import Phase, apply_phase
 from twophase.fit import fit_phase, two_phase_fit
 from twophase.plots import gradcam
-from twophase.callbacks import RunLog
+from twophase.runlog import RunLog
 
 FAMILIES = ['test_convnext', 'test_efficientnet']
 

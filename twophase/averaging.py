@@ -10,7 +10,7 @@ import math
 import torch
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from fastai.vision.all import Callback
-from .callbacks import Checkpointer, whole_model
+from .checkpoints import Checkpointer, whole_model
 
 # %% auto #0
 __all__ = ['ema_decay', 'WeightEMA']

@@ -22,7 +22,8 @@ from fastai.vision.all import Learner, DataLoader, DataLoaders
 from fastcore.basics import store_attr
 from .model import autocast_for, eval_mode
 from .backbone import is_stage_body
-from .callbacks import RunLog, rng_states, set_rng_states
+from .runlog import RunLog
+from .checkpoints import rng_states, set_rng_states
 from .phase import Phase
 
 # %% ../nbs/04a_cache.ipynb #2a6974e0

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from .files import atomic_write_text
 from .stats import t_interval, paired_diff
-from .callbacks import save_fig
+from .curves import save_fig
 from .interpret import render
 
 # %% auto #0

@@ -17,7 +17,7 @@ from .config import TwoPhaseConfig, ConfigError, save_config, load_config
 from .files import atomic_write_text
 from .metrics import evaluate, score_summary
 from .train import run_training, resume_training, prepare_run_dir, export_learner, score_test, result_lines, RunDirError, TrainingInterrupted
-from .callbacks import RunLog
+from .runlog import RunLog
 from .interpret import load_run
 from .data import norm_stats
 

@@ -19,8 +19,9 @@ from .files import os_error_message, DISK_FIXES
 from .cache import FeatureCache, plan_points
 from contextlib import nullcontext, contextmanager
 from .model import GROUPS, adapt_bn, autocast_for
-from .callbacks import RunLog, RunLogger, Checkpointer, MixUpCutMix, NanGuard, load_checkpoint, epoch_checkpoints, \
-    set_rng_states, rng_states
+from .runlog import RunLog, RunLogger, NanGuard
+from .checkpoints import Checkpointer, load_checkpoint, epoch_checkpoints, set_rng_states, rng_states
+from .mixing import MixUpCutMix
 from .phase import Phase, apply_phase, auto_train, ResumablePlateau, PhaseEarlyStopping, phase_scheds, describe_phase, two_phases, config_phases
 from .averaging import WeightEMA
 from .rundir import claim_run_dir, ensure_run_config

@@ -18,7 +18,7 @@ import pandas as pd
 from torch import nn
 from fastai.vision.all import Learner
 from .files import atomic_write_text, atomic_write_json
-from .callbacks import plot_history
+from .curves import plot_history
 from .stats import wilson
 from .metrics import evaluate, score_folder
 

@@ -12,7 +12,7 @@ import numpy as np
 from fastai.vision.all import Learner, ReduceLROnPlateau, combined_cos, Callback, CancelFitException
 from .config import TwoPhaseConfig, SCHEDULES, UNFREEZE, parse_phases
 from .model import GROUPS, TRAINABLE, param_counts, group_names
-from .callbacks import whole_model, Checkpointer
+from .checkpoints import whole_model, Checkpointer
 
 # %% auto #0
 __all__ = ['PROBE_OK', 'PROBE_EPOCHS', 'Phase', 'apply_phase', 'epochs_since_best', 'PhaseEarlyStopping', 'ResumablePlateau',

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from fastai.vision.all import Learner, load_learner
 from .config import located_config, ConfigError
 from .data import dls_from_config, DatasetError, norm_stats
-from .callbacks import save_fig
+from .curves import save_fig
 from .rundir import is_run_dir, RUN_MARKER
 
 # %% ../nbs/05_plots.ipynb #452a658b

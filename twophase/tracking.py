@@ -11,7 +11,8 @@ from pathlib import Path
 from fastai.vision.all import Callback
 from .config import ConfigError
 from .files import atomic_write_json
-from .callbacks import Checkpointer, RunLog
+from .checkpoints import Checkpointer
+from .runlog import RunLog
 
 # %% auto #0
 __all__ = ['BACKENDS', 'require', 'check_store', 'epoch_metrics', 'TensorBoardRun', 'MLflowRun', 'Tracker']

@@ -27,7 +27,8 @@ from .knobs import is_timm
 from .weights import weights_mean_std
 from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
-from .callbacks import RunLog, load_checkpoint, show_progress, progress_bars, epoch_checkpoints
+from .runlog import RunLog, show_progress, progress_bars
+from .checkpoints import load_checkpoint, epoch_checkpoints
 from .rundir import RunDirError
 from .tracking import Tracker, require
 from .balance import balance_line, balance_warning, class_weights
