@@ -30,6 +30,7 @@ import pandas as pd
 from .interpret import load_run, make_report, evaluate, diagnose, format_findings, image_files, predict_files, export_onnx
 from functools import partial
 from .serve import serve, is_loopback, require_gradio
+from .rundir import RunDir
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'add_train_parser', 'add_compare_parser', 'add_tool_parsers', 'Parser', 'build_parser',
@@ -174,7 +175,7 @@ USER_ERRORS = (ConfigError, DatasetError, WeightsError, RunDirError, FileNotFoun
 # %% ../nbs/07_cli.ipynb #1ced579f
 def cfg_classes(run_dir) -> list:
     "The classes of the run in `run_dir` (from its config.json)"
-    return json.loads((Path(run_dir)/'config.json').read_text())['dataset']['classes']
+    return RunDir(run_dir).classes
 
 def cmd_train(ns, argv):
     cmd = shlex.join(['twophase'] + argv)
@@ -205,7 +206,7 @@ def cmd_train(ns, argv):
         print(f"report: {md} (and report.html)")
         if (t := getattr(learn, 'tracker', None)): t.log_files(Path(run_dir)/'report'); t.close()  # the report too
     hist = learn.history if learn is not None else pd.read_csv(Path(run_dir)/'logs'/'training_metrics.csv')
-    meta = json.loads((Path(run_dir)/'config.json').read_text())
+    meta = RunDir(run_dir).meta
     print(format_findings(diagnose(hist, len(cfg_classes(run_dir)), n_valid=meta['results'].get('n_valid'),
                                    per_class={c: r for c, r in ((meta['results'].get('valid') or {}).get('recall') or {}).items()
                                               if (meta.get('dataset') or {}).get('valid_per_class', {}).get(c)},

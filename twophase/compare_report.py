@@ -15,6 +15,7 @@ from .files import atomic_write_text
 from .stats import t_interval, paired_diff
 from .curves import save_fig
 from .interpret import render
+from .rundir import RunDir
 
 # %% auto #0
 __all__ = ['SCORES', 'run_row', 'summarise', 'aggregate', 'against', 'plot_score_vs_wall', 'valid_curves', 'plot_curves',
@@ -26,7 +27,7 @@ SCORES = dict(accuracy='top1', balanced_accuracy='balanced_accuracy', macro_f1='
 def run_row(run_dir, score:str='accuracy') -> dict|None:
     "The summary row of a finished run in `run_dir` (`runs/<recipe>/<seed|fold>-<k>`), scored by `score`; None while unfinished"
     run_dir = Path(run_dir)
-    try: meta = json.loads((run_dir/'config.json').read_text())
+    try: meta = RunDir(run_dir).meta
     except (OSError, ValueError): return None
     res = meta.get('results') or {}
     if not res.get('finished') or 'best_valid_accuracy' not in res: return None

@@ -20,6 +20,7 @@ from .train import run_training, resume_training, prepare_run_dir, export_learne
 from .runlog import RunLog
 from .interpret import load_run
 from .data import norm_stats
+from .rundir import RunDir
 
 # %% auto #0
 __all__ = ['Ensemble', 'finished', 'train_member', 'mean_history', 'build_ensemble', 'member_seed', 'member_changes',
@@ -34,8 +35,7 @@ class Ensemble(nn.Module):
 # %% ../nbs/06a_ensemble.ipynb #507c2a78
 def finished(run_dir) -> bool:
     "Whether `run_dir` holds a finished run"
-    try: return bool((json.loads((Path(run_dir)/'config.json').read_text()).get('results') or {}).get('finished'))
-    except (OSError, ValueError): return False
+    return RunDir(run_dir).finished
 
 # %% ../nbs/06a_ensemble.ipynb #fff8551e
 def train_member(cfg:TwoPhaseConfig, run_dir:Path, echo:bool=False, command:str='twophase ensemble member') -> str:
@@ -81,7 +81,7 @@ def build_ensemble(run_dirs, # finished runs with the same classes and image siz
     hist = mean_history(run_dirs)
     atomic_write_text(out/'logs'/'training_metrics.csv', hist.to_csv(index=False))
     export_learner(learn, out/'export.pkl')
-    ev, metas = evaluate(learn), [json.loads((d/'config.json').read_text()) for d in run_dirs]
+    ev, metas = evaluate(learn), [RunDir(d).meta for d in run_dirs]
     res = dict(finished=True, ensemble=[str(d) for d in run_dirs], handed_over='ensemble', valid=score_summary(ev),
                n_valid=ev['n'], best_valid_accuracy=ev['top1'], best_epoch=int(hist.epoch.max()), best_phase=int(hist.phase.max()),
                final_valid_accuracy=ev['top1'], epochs=int(hist.epoch.max()),

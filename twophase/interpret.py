@@ -21,6 +21,7 @@ from .files import atomic_write_text, atomic_write_json
 from .curves import plot_history
 from .stats import wilson
 from .metrics import evaluate, score_folder
+from .rundir import RunDir
 
 # %% ../nbs/05c_interpret.ipynb #2d99d568
 # The jobs below the report live in their own modules; `twophase.interpret.*` keeps the names the README shows
@@ -135,7 +136,7 @@ def make_report(run_dir, learn:Learner|None=None, tta:bool=True, n_cam:int=8) ->
     "Evaluate the run in `run_dir` and write its `report/`; return the path of report.md"
     run_dir = Path(run_dir); rep = run_dir/'report'
     learn = learn or load_run(run_dir)
-    meta = json.loads((run_dir/'config.json').read_text())
+    meta = RunDir(run_dir).meta
     hist = pd.read_csv(run_dir/'logs'/'training_metrics.csv')
     vocab = list(learn.dls.vocab)
     ev = evaluate(learn)

@@ -10,12 +10,12 @@ import os, shutil, datetime, json
 from dataclasses import fields
 from pathlib import Path
 from fastai.vision.all import Learner
-from .config import TwoPhaseConfig, save_config
+from .config import TwoPhaseConfig, save_config, read_run_json
 from .data import dataset_summary, norm_stats
 
 # %% auto #0
 __all__ = ['RUN_OUTPUTS', 'RUN_MARKER', 'ARCH_PARAMS', 'RunDirError', 'is_run_dir', 'prepare_run_dir', 'mark_run_dir',
-           'check_writable', 'default_run_dir', 'claim_run_dir', 'ensure_run_config', 'check_free_space']
+           'check_writable', 'default_run_dir', 'RunDir', 'claim_run_dir', 'ensure_run_config', 'check_free_space']
 
 # %% ../nbs/04a_rundir.ipynb #820e643a
 class RunDirError(RuntimeError):
@@ -83,6 +83,29 @@ def default_run_dir(data, arch:str) -> Path:
     "runs/<dataset>-<arch>-<YYYYmmdd-HHMMSS>, with -2, -3, ... when that name is taken (two runs started in one second)"
     base = Path('runs')/f"{Path(data).name}-{arch.replace('/', '-')}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return next(p for i in range(1, 10**6) if not (p := base if i == 1 else base.with_name(f"{base.name}-{i}")).exists())
+
+# %% ../nbs/04a_rundir.ipynb #268af3b7
+class RunDir:
+    "A run directory: its paths, and what its config.json says (config, dataset, results), read through `read_run_json`"
+    def __init__(self, path): self.path = Path(path).expanduser()
+    def __repr__(self): return f"RunDir({str(self.path)!r})"
+    @property
+    def config_json(self) -> Path: return self.path/'config.json'
+    @property
+    def history_csv(self) -> Path: return self.path/'logs'/'training_metrics.csv'
+    @property
+    def meta(self) -> dict:
+        "The whole config.json; `FileNotFoundError` or a `ConfigError` naming the file when it is missing or damaged"
+        return read_run_json(self.config_json)
+    @property
+    def results(self) -> dict: return self.meta.get('results') or {}
+    @property
+    def classes(self) -> list: return self.meta['dataset']['classes']
+    @property
+    def finished(self) -> bool:
+        "Whether the run finished (False while its config.json is missing or unreadable)"
+        try: return bool(self.results.get('finished'))
+        except (OSError, ValueError): return False
 
 # %% ../nbs/04a_rundir.ipynb #58e8d740
 def claim_run_dir(run_dir:Path, overwrite:bool=False):

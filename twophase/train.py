@@ -29,7 +29,7 @@ from .stats import fmt_acc
 from .metrics import labelled_files, score_folder, score_summary, evaluate
 from .runlog import RunLog, show_progress, progress_bars
 from .checkpoints import load_checkpoint, epoch_checkpoints
-from .rundir import RunDirError
+from .rundir import RunDirError, RunDir
 from .tracking import Tracker, require
 from .balance import balance_line, balance_warning, class_weights
 
@@ -232,7 +232,7 @@ def reopen_run(resume_dir, echo:bool=True) -> tuple:
     log = RunLog(run_dir/'logs'/'training.log', echo=echo)
     for t in run_dir.rglob('.*.tmp'): t.unlink()  # half-written files of a killed run (writes are atomic)
     path, ckpt = latest_checkpoint(run_dir, log)
-    prev = json.loads((run_dir/'config.json').read_text())
+    prev = RunDir(run_dir).meta
     resumed = prev.get('resumed', []) + [datetime.datetime.now().isoformat(timespec='seconds')]
     log(f"resuming {run_dir} from {path}" if ckpt else f"resuming {run_dir}: no complete epoch was saved, starting from the beginning")
     if not ckpt: (run_dir/'logs'/'training_metrics.csv').unlink(missing_ok=True)
@@ -319,7 +319,7 @@ def resume_training(run_dir, command:str|None=None, echo:bool=True, cbs=None,
     run_dir = Path(run_dir).expanduser()
     if not (run_dir/'config.json').exists():
         raise RunDirError(f"{run_dir} is not a twophase run directory (no config.json): nothing to resume.")
-    res = json.loads((run_dir/'config.json').read_text()).get('results') or {}
+    res = RunDir(run_dir).results
     if res.get('finished'):
         print(f"run {run_dir} already finished: {res.get('epochs')} epochs, best valid accuracy "
               f"{res.get('best_valid_accuracy', float('nan')):.4f}; nothing to resume.")
