@@ -199,9 +199,9 @@ def get_dls(path, # dataset folder (see `find_layout`)
             **kwargs # passed on to `DataBlock.dataloaders`
            ):
     "fastai `DataLoaders` for a folder dataset"
+    args = {k: v for k, v in locals().items() if k not in ('path', 'kwargs')}  # the settings, for `dls.rebuild`
     path = Path(path).expanduser()
-    layout = find_layout(path)
-    roots = split_roots(path, layout)
+    roots = split_roots(path, layout := find_layout(path))
     if files is None: files = [f for r in roots.values() for f in list_files(r)[0] if f.parent != r]
     files = [Path(f) for f in files]
     label = ClassOf(roots.values())
@@ -219,10 +219,7 @@ def get_dls(path, # dataset folder (see `find_layout`)
     dls.data_path, dls.layout, dls.size, dls.aug = path, layout, size, aug
     dls.randaug = (randaug_n, randaug_m) if aug and randaug_n else None
     if sampler == 'balanced': balance_sampler(dls)
-    # same data, split and classes with other settings: `dls.rebuild(size=224)` (progressive resizing)
-    dls.rebuild = partial(get_dls, path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
-                          aug=aug, min_scale=min_scale, randaug_n=randaug_n, randaug_m=randaug_m, files=files, subset_pct=subset_pct,
-                          decode_cache_mb=decode_cache_mb, sampler=sampler, mean_std=mean_std, **kwargs)
+    dls.rebuild = partial(get_dls, path, **{**args, 'files': files}, **kwargs)  # same images and split: `dls.rebuild(size=224)`
     return dls
 
 # %% ../nbs/01a_data.ipynb #c52e54c5
