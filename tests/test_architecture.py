@@ -11,7 +11,8 @@ FLOORS = [
                                          # balance; timm bodies; training curves; MixUp or CutMix
     ['check', 'runlog'],                 # the dataset check; the run's log, progress output and history
     ['data', 'model', 'distributed', 'checkpoints'],
-    ['phase', 'metrics', 'rundir', 'tracking', 'averaging'],  # Phase and phase lists; scores; run directories; TensorBoard/MLflow; EMA
+    ['phase', 'metrics', 'rundir', 'tracking', 'averaging', 'failures'],  # Phase and phase lists; scores; run directories;
+                                         # TensorBoard/MLflow; EMA; how a run stops (errors and their hints)
     ['cache'],                           # the feature cache (trains phases on frozen-layer outputs)
     ['fit'],                             # fit_phase, progressive_fit, two_phase_fit
     ['train'],                           # runs: run directory, config-driven runs, resume, export

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = 'https://twophase.github.io/twophase/'  # nbdev's doc links point here; made relative in the local site
 API_ORDER = ['files', 'knobs', 'config', 'stats', 'layout', 'balance', 'check', 'data', 'model', 'curves', 'runlog', 'checkpoints', 'mixing',
              'distributed',
-             'metrics', 'phase', 'cache', 'rundir', 'tracking', 'fit', 'fit_toolkit', 'train', 'plots', 'diagnose',
+             'metrics', 'phase', 'cache', 'failures', 'rundir', 'tracking', 'fit', 'fit_toolkit', 'train', 'plots', 'diagnose',
              'predict', 'interpret', 'serve', 'compare_report', 'ensemble', 'compare', 'cli']
 GUIDES = [('Home', 'index'), ('Walkthrough', 'tutorials/walkthrough'), ('CLI reference', 'cli_reference'),
           ('Recipes and evidence', 'recipes')]

@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 from fastai.vision.all import Learner, GradientAccumulation, ParamScheduler, ProgressCallback
 from .config import bn_mode, TwoPhaseConfig, ConfigError
-from .files import os_error_message, DISK_FIXES
 from .cache import FeatureCache, plan_points
 from contextlib import nullcontext, contextmanager
 from .model import GROUPS, adapt_bn, autocast_for
@@ -26,12 +25,12 @@ from .phase import Phase, apply_phase, auto_train, ResumablePlateau, PhaseEarlyS
 from .averaging import WeightEMA
 from .rundir import claim_run_dir, ensure_run_config
 from .data import norm_stats
+from .failures import TrainingError, TrainingInterrupted, training_errors, nan_error
 
 # %% auto #0
-__all__ = ['two_phase_fit', 'fit_phase', 'prepare_data', 'find_lr', 'start_from_best', 'TrainingError', 'TrainingInterrupted',
-           'decide_auto', 'restore_checkpoint', 'train_phase', 'adapt_bn_stats', 'check_learner', 'norm_mismatch',
-           'start_run', 'restore_run', 'attached', 'training_errors', 'nan_error', 'run_phase', 'progressive_fit',
-           'fit_from_config']
+__all__ = ['two_phase_fit', 'fit_phase', 'prepare_data', 'find_lr', 'start_from_best', 'decide_auto', 'restore_checkpoint',
+           'train_phase', 'adapt_bn_stats', 'check_learner', 'norm_mismatch', 'start_run', 'restore_run', 'attached',
+           'run_phase', 'progressive_fit', 'fit_from_config']
 
 # %% ../nbs/04b_fit.ipynb #756471f9
 def fit_phase(learn:Learner, phase:Phase, cbs=None, plateau_patience:int=5, plateau_factor:float=0.5,
@@ -79,31 +78,6 @@ def start_from_best(learn:Learner, ck:Checkpointer, log:RunLog, phase_name:str):
         return log(f"Note: no epoch trained yet, so phase '{phase_name}' starts from the current weights")
     learn.model.load_state_dict(ck.best_state['model'])
     log(f"Phase '{phase_name}' starts from the best weights so far (epoch {ck.best_epoch}, {ck.monitor}={ck.best:.4f})")
-
-# %% ../nbs/04b_fit.ipynb #c5f7363f
-class TrainingError(RuntimeError):
-    "Training stopped (non-finite loss, out of memory); the message says what happened and what to do"
-
-# %% ../nbs/04b_fit.ipynb #201bfcf5
-class TrainingInterrupted(KeyboardInterrupt):
-    "Ctrl-C or SIGTERM during training; the message says how to resume"
-
-# %% ../nbs/04b_fit.ipynb #c25c5b08
-def _resume_hint(run_dir, ck:Checkpointer) -> str:
-    if run_dir is None: return "no run directory, so nothing was saved"
-    last = epoch_checkpoints(Path(run_dir)/'models')
-    return (f"the last saved epoch is {int(last[-1].stem.split('_')[-1])} ({last[-1]}); continue with: "
-            f"twophase train --resume {run_dir}" if last
-            else f"no epoch had been saved yet; `twophase train --resume {run_dir}` starts the run again")
-
-# %% ../nbs/04b_fit.ipynb #08bdb48e
-def _caused_by(e:BaseException, kind) -> bool:
-    "Whether `kind` is in the cause/context chain of `e`"
-    seen = set()
-    while e is not None and id(e) not in seen:
-        if isinstance(e, kind): return True
-        seen.add(id(e)); e = e.__cause__ or e.__context__
-    return False
 
 # %% ../nbs/04b_fit.ipynb #8810c036
 def decide_auto(phases:list, i:int, history:list, log=print):
@@ -215,41 +189,6 @@ def attached(learn:Learner, cbs:list, fc:FeatureCache|None):
     finally:
         learn.remove_cbs(cbs)
         if fc: fc.feats = {}
-
-# %% ../nbs/04b_fit.ipynb #7f796d74
-@contextmanager
-def training_errors(learn:Learner, run_dir, ck:Checkpointer, accum:int, log:RunLog):
-    "Turn an interrupt, a full disk or an out-of-memory error in the block into a message: what happened, how to go on"
-    try: yield
-    except KeyboardInterrupt as e:
-        msg = f"interrupted; {_resume_hint(run_dir, ck)}"
-        log(msg, echo=False); raise TrainingInterrupted(msg) from e
-    except OSError as e:
-        if e.errno not in DISK_FIXES: raise
-        msg = f"{os_error_message(e)}. {_resume_hint(run_dir, ck)}"
-        try: log(msg)
-        except OSError: pass  # the log is on the same full disk
-        raise TrainingError(msg) from e
-    except RuntimeError as e:
-        if _caused_by(e, KeyboardInterrupt):  # an interrupt inside a C++ writer surfaces as its RuntimeError
-            msg = f"interrupted; {_resume_hint(run_dir, ck)}"
-            log(msg, echo=False); raise TrainingInterrupted(msg) from e
-        if 'out of memory' not in str(e).lower(): raise
-        bs = learn.dls.bs
-        msg = (f"out of memory on a batch of {bs} images at size {getattr(learn.dls, 'size', '?')} ({type(e).__name__}). "
-               f"Fix: a smaller batch keeping the effective batch size, e.g. --bs {max(1, bs // 2)} --accum {accum * 2}, "
-               f"or a smaller --size. {_resume_hint(run_dir, ck)}.")
-        log(msg); raise TrainingError(msg) from e
-
-# %% ../nbs/04b_fit.ipynb #6eee919e
-def nan_error(learn:Learner, i:int, ph:Phase, epoch:int, run_dir) -> TrainingError:
-    "What to do after a non-finite training loss in phase `i` (the weights before it are in the run's checkpoints)"
-    n = learn.nan_info
-    return TrainingError(f"the training loss became {n['loss']} at epoch {epoch} (phase {i} "
-        f"'{ph.name}', batch {n['iter'] + 1}); training stopped. Resuming would repeat the same settings and "
-        f"the same NaN: start a new run with lower learning rates (--preset unstable divides them by 3, or "
-        f"--lr{min(i, 3)} auto), a larger effective batch (--accum), and check the data (twophase check DATA)"
-        + (f"; the weights before it are in {run_dir}/models (--init-from {run_dir} starts from them)" if run_dir else '') + ".")
 
 # %% ../nbs/04b_fit.ipynb #85a28c0f
 def run_phase(learn:Learner, phases:list, i:int, rl:RunLogger, ck:Checkpointer, log:RunLog, fc:FeatureCache|None,
