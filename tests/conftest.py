@@ -15,6 +15,16 @@ BIN = Path(sys.executable).parent
 if (_workers := int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0'))) > 1:
     os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // _workers)))
 
+@pytest.fixture(autouse=True)
+def lean_worker():
+    """After each test, free what it left in this process (fastai learners hold reference cycles) and hand the freed heap
+    back to the OS: the commands the tests fork from this process, and the process itself, then stay small"""
+    yield
+    import gc, ctypes
+    gc.collect()
+    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass  # not glibc
+
 @pytest.fixture(scope='session', autouse=True)
 def offline_dirs(tmp_path_factory):
     "Keep fastai/torch caches out of the user's home"
